@@ -1,0 +1,228 @@
+/**
+ * FT-FW, the reliable mode (conntrackd `sync-ftfw.c`, shared/spec/conntrackd.md §2.3): every
+ * sent object and ACK/NACK/RESYNC stays in the resend queue until the peer acknowledges it;
+ * gaps are NACKed and resent with fresh seqs; HELLO/HELLO_BACK detect a peer restart.
+ */
+import type { FtfwOptions } from '../config/types.js';
+import type { QueueStats, RsQueueEntry } from '../stats.js';
+import type { SyncObject } from '../cache/internal.js';
+import { NET_F, before, isCtl, isData } from '../wire/nethdr.js';
+import type { NetHeader } from '../wire/nethdr.js';
+import { MsgResult } from '../wire/receive.js';
+import { SeqTrack } from '../wire/sequence.js';
+import { ControlNode, SyncBase } from './mode.js';
+import type { SyncContext, TxNode } from './mode.js';
+
+const enum Hello {
+  INIT,
+  SAY,
+  DONE,
+}
+
+export class FtfwSync extends SyncBase {
+  readonly name = 'FTFW' as const;
+  /** The resend queue, in send (= seq) order. */
+  private readonly rs = new Set<TxNode>();
+  private readonly rsStats: QueueStats;
+  private window: number;
+  private ackFrom = 0;
+  private ackFromSet = false;
+  private hello = Hello.INIT;
+  private sayHelloBack = false;
+
+  constructor(
+    ctx: SyncContext,
+    private readonly options: FtfwOptions,
+  ) {
+    super(ctx);
+    this.window = options.ackWindowSize;
+    this.rsStats = { name: 'rsqueue', current: 0, max: options.resendQueueSize, noSpace: 0 };
+  }
+
+  /** An object waiting for its ACK goes back to the tx queue, resent with its current state. */
+  override enqueue(obj: SyncObject): void {
+    if (obj.queue === 'rs') {
+      this.rsDelete(obj);
+      this.txAdd(obj);
+    } else {
+      super.enqueue(obj);
+    }
+  }
+
+  recv(h: NetHeader): MsgResult {
+    if ((h.flags & NET_F.HELLO_BACK) !== 0 && this.hello === Hello.SAY) this.hello = Hello.DONE;
+    const W = this.options.ackWindowSize;
+    let ret: MsgResult;
+    if ((h.flags & NET_F.HELLO) !== 0) {
+      // the peer (re)started: it knows nothing of what we sent before
+      this.sayHelloBack = true;
+      if (this.ackFromSet && before(h.seq, this.ackFrom)) {
+        this.window = W - 1;
+        this.ackFrom = h.seq;
+      }
+      this.rsClear();
+      ret = this.accept(h);
+    } else {
+      const expected = this.tracker.expected;
+      switch (this.tracker.track(h.seq)) {
+        case SeqTrack.AFTER:
+          ret = this.digest(h);
+          if (ret === MsgResult.BAD) return ret;
+          if (this.ackFromSet) {
+            this.queueControl(NET_F.ACK, this.ackFrom, (expected - 1) >>> 0);
+            this.ackFromSet = false;
+          }
+          this.queueControl(NET_F.NACK, expected, (h.seq - 1) >>> 0);
+          this.window = W - 1;
+          this.ackFrom = h.seq;
+          this.ackFromSet = true;
+          break;
+        case SeqTrack.BEFORE:
+          return MsgResult.DROP; // duplicates and delayed messages are discarded
+        default:
+          ret = this.accept(h);
+      }
+    }
+    if (ret === MsgResult.DATA || ret === MsgResult.CTL) this.tracker.accept(h.seq);
+    return ret;
+  }
+
+  override flushQueues(): void {
+    super.flushQueues();
+    this.rsClear();
+  }
+
+  override queues(): QueueStats[] {
+    return [this.txStats, this.rsStats];
+  }
+
+  override resendQueue(): RsQueueEntry[] {
+    const out: RsQueueEntry[] = [];
+    for (const n of this.rs) {
+      out.push(n instanceof ControlNode ? { kind: 'control', seq: n.seq, flags: n.flags } : { kind: 'object', seq: n.seq });
+    }
+    return out;
+  }
+
+  /** In-order (or first / HELLO) message: digest, then count it in the ACK window. */
+  private accept(h: NetHeader): MsgResult {
+    const ret = this.digest(h);
+    if (ret === MsgResult.BAD) return ret;
+    if (!this.ackFromSet) {
+      this.ackFrom = h.seq;
+      this.ackFromSet = true;
+    }
+    if (--this.window <= 0) {
+      this.queueControl(NET_F.ACK, this.ackFrom, h.seq);
+      this.window = this.options.ackWindowSize;
+      this.ackFromSet = false;
+    }
+    return ret;
+  }
+
+  /** `digest_msg`: data is accepted; ACK/NACK/RESYNC/ALIVE are handled here. */
+  private digest(h: NetHeader): MsgResult {
+    if (isData(h.type, h.flags)) return MsgResult.DATA;
+    if (isCtl(h.type, h.flags, NET_F.ACK)) {
+      if (before(h.to, h.from)) return MsgResult.BAD;
+      this.rsAck(h.from, h.to);
+      return MsgResult.CTL;
+    }
+    if (isCtl(h.type, h.flags, NET_F.NACK)) {
+      if (before(h.to, h.from)) return MsgResult.BAD;
+      this.rsNack(h.from, h.to);
+      return MsgResult.CTL;
+    }
+    if (isCtl(h.type, h.flags, NET_F.RESYNC)) {
+      this.ctx.log?.('resync requested by other node');
+      this.ctx.resendAll();
+      return MsgResult.CTL;
+    }
+    if (isCtl(h.type, h.flags, NET_F.ALIVE)) return MsgResult.CTL;
+    return MsgResult.BAD;
+  }
+
+  /** HELLO until the peer answers HELLO_BACK; HELLO_BACK once after a peer's HELLO. */
+  private helloBits(): number {
+    let f = 0;
+    if (this.hello === Hello.INIT) this.hello = Hello.SAY;
+    if (this.hello === Hello.SAY) f |= NET_F.HELLO;
+    if (this.sayHelloBack) {
+      f |= NET_F.HELLO_BACK;
+      this.sayHelloBack = false;
+    }
+    return f;
+  }
+
+  protected xmit(node: TxNode): void {
+    if (node instanceof ControlNode) {
+      node.flags |= this.helloBits();
+      const ranged = (node.flags & (NET_F.ACK | NET_F.NACK | NET_F.RESYNC)) !== 0;
+      node.seq = this.sendControl(node.flags, node.from, node.to, !ranged);
+      if (ranged) this.rsAdd(node); // ACK/NACK/RESYNC are acknowledged (and resent) like data
+      return;
+    }
+    const seq = this.sendObject(node, this.helloBits());
+    if (seq === undefined) {
+      node.put();
+      return;
+    }
+    node.seq = seq;
+    this.rsAdd(node); // the tx queue's reference moves to the resend queue
+  }
+
+  protected override alive(): void {
+    if (this.ackFromSet && this.tracker.started) {
+      this.queueControl(NET_F.ACK, this.ackFrom, this.tracker.lastSeqRecv);
+      this.ackFromSet = false;
+    } else {
+      this.queueControl(NET_F.ALIVE);
+    }
+  }
+
+  private rsAdd(node: TxNode): void {
+    if (this.rs.size >= this.options.resendQueueSize) {
+      // full: the oldest entry is given up (its peer may never get it, §2.3)
+      const oldest = this.rs.values().next().value as TxNode;
+      this.rsDelete(oldest);
+      this.drop(oldest);
+      this.rsStats.noSpace++;
+    }
+    node.queue = 'rs';
+    this.rs.add(node);
+    this.rsStats.current++;
+  }
+
+  private rsDelete(node: TxNode): void {
+    this.rs.delete(node);
+    this.rsStats.current--;
+    node.queue = 'none';
+  }
+
+  /** ACK(from, to): release the acknowledged entries (skip those before `from`, stop after `to`). */
+  private rsAck(from: number, to: number): void {
+    for (const n of this.rs) {
+      if (before(n.seq, from)) continue;
+      if (before(to, n.seq)) break;
+      this.rsDelete(n);
+      this.drop(n);
+    }
+  }
+
+  /** NACK(from, to): the entries in range go back to the tx queue (fresh seqs). */
+  private rsNack(from: number, to: number): void {
+    for (const n of this.rs) {
+      if (before(n.seq, from)) continue;
+      if (before(to, n.seq)) break;
+      this.rsDelete(n);
+      this.txAdd(n);
+    }
+  }
+
+  private rsClear(): void {
+    for (const n of this.rs) {
+      this.rsDelete(n);
+      this.drop(n);
+    }
+  }
+}

@@ -1,0 +1,222 @@
+/**
+ * The caches (shared/spec/conntrackd.md §3.1–3.3, §3.6, §6.4): keys, HashLimit, CacheStats,
+ * internal-cache event semantics with origin tracking, external-cache semantics, filters,
+ * commit order and timeouts.
+ */
+import { describe, expect, it } from 'vitest';
+import type { Conntrack, Expectation } from '../../../src/engine/model/conntrack.js';
+import { InternalCache } from '../../../src/engine/cache/internal.js';
+import type { Origin, SyncObject } from '../../../src/engine/cache/internal.js';
+import { ExternalCache } from '../../../src/engine/cache/external.js';
+import { compileFilter, expectationAccepted } from '../../../src/engine/cache/filter.js';
+import { commitOrder, commitTimeout } from '../../../src/engine/cache/commit.js';
+import { conntrackKey } from '../../../src/engine/cache/key.js';
+import { FakeScheduler, tcpFlow } from '../sync/harness.js';
+
+let now = 1000;
+const clock = () => now;
+
+function internal(opts: Partial<ConstructorParameters<typeof InternalCache>[0]> = {}) {
+  const c = new InternalCache({ hashLimit: 100, nowSeconds: clock, ...opts });
+  const queued: SyncObject[] = [];
+  c.onEnqueue = (o) => queued.push(o);
+  return { c, queued };
+}
+
+describe('keys', () => {
+  it('orig tuple, ports or ICMP type/code/id, and zone make the key; other fields do not', () => {
+    const a = tcpFlow(1);
+    expect(conntrackKey(a)).toBe(conntrackKey({ ...a, mark: 9, timeout: 1, status: 0 }));
+    expect(conntrackKey(a)).not.toBe(conntrackKey({ ...a, zone: 1 }));
+    expect(conntrackKey(a)).not.toBe(conntrackKey({ ...a, orig: { ...a.orig, sport: 1 } }));
+    const icmp = (id: number): Conntrack => ({ orig: { l3: 'ipv4', src: '1.1.1.1', dst: '2.2.2.2', proto: 1, icmpType: 8, icmpCode: 0, icmpId: id } });
+    expect(conntrackKey(icmp(1))).not.toBe(conntrackKey(icmp(2)));
+  });
+});
+
+describe('InternalCache', () => {
+  it('NEW/UPD/DESTROY: statuses, merge of the full state, counters stripped, stats as conntrackd counts', () => {
+    const { c, queued } = internal();
+    c.ctEvent({ type: 'new', ct: { ...tcpFlow(1), counters: { origPackets: 1, origBytes: 2, replyPackets: 3, replyBytes: 4 } }, portId: 0 });
+    const obj = c.ct.find(tcpFlow(1))!;
+    expect(obj.status).toBe('new');
+    expect(obj.data.counters).toBeUndefined();
+    now = 1005;
+    c.ctEvent({ type: 'update', ct: { orig: tcpFlow(1).orig, mark: 7, tcp: { state: 4 } }, portId: 0 });
+    expect(obj.status).toBe('alive');
+    expect(obj.lastupdate).toBe(1005);
+    expect(obj.lifetime).toBe(1000);
+    // merged: the cached object keeps everything and carries the update
+    expect(obj.data).toMatchObject({ status: 0xe, timeout: 3600, mark: 7, tcp: { state: 4 } });
+    obj.get(); // a sync queue holds it
+    c.ctEvent({ type: 'destroy', ct: tcpFlow(1), portId: 0 });
+    expect(obj.status).toBe('dead');
+    expect(c.ct.stats).toMatchObject({ active: 0, total: 1, createdOk: 1, updatedOk: 1, deletedOk: 1 });
+    expect(queued.map((o) => o.status)).toEqual(['dead', 'dead', 'dead']); // same object, 3 enqueues
+    obj.put(); // sent / acknowledged
+    expect(c.ct.size).toBe(0);
+    expect(c.ct.stats.total).toBe(0);
+  });
+
+  it('UPD for an unknown flow creates it (cache_update_force); NEW over an existing one recreates', () => {
+    const { c } = internal();
+    c.ctEvent({ type: 'update', ct: tcpFlow(2), portId: 0 });
+    const first = c.ct.find(tcpFlow(2))!;
+    expect(first.status).toBe('new');
+    c.ctEvent({ type: 'new', ct: { ...tcpFlow(2), mark: 3 }, portId: 0 });
+    const second = c.ct.find(tcpFlow(2))!;
+    expect(second).not.toBe(first);
+    expect(second.data.mark).toBe(3);
+    expect(c.ct.stats).toMatchObject({ createdOk: 2, deletedOk: 1, active: 1, total: 1 });
+  });
+
+  it('a flow recreated while its DEL is still queued: the old DEAD object lives on detached', () => {
+    const { c } = internal();
+    c.ctEvent({ type: 'new', ct: tcpFlow(3), portId: 0 });
+    const old = c.ct.find(tcpFlow(3))!;
+    old.get(); // queued for its DEL
+    c.ctEvent({ type: 'destroy', ct: tcpFlow(3), portId: 0 });
+    c.ctEvent({ type: 'new', ct: tcpFlow(3), portId: 0 });
+    const fresh = c.ct.find(tcpFlow(3))!;
+    expect(fresh).not.toBe(old);
+    expect([old.status, old.attached, fresh.status]).toEqual(['dead', false, 'new']);
+    old.put(); // the queue lets go: nothing happens to the new entry
+    expect(c.ct.find(tcpFlow(3))).toBe(fresh);
+    expect(c.ct.stats).toMatchObject({ active: 1, total: 1, createdOk: 2, deletedOk: 1 });
+    c.flush();
+    expect(c.ct.stats).toMatchObject({ active: 0, total: 0, deletedOk: 2 });
+  });
+
+  it('HashLimit: a full table refuses new objects (no space left in cache)', () => {
+    const { c } = internal({ hashLimit: 3 });
+    for (let i = 1; i <= 5; i++) c.ctEvent({ type: 'new', ct: tcpFlow(i), portId: 0 });
+    expect(c.ct.size).toBe(3);
+    expect(c.ct.stats).toMatchObject({ createdOk: 3, createdFailed: 2, noSpace: 2 });
+  });
+
+  it('origin tracking: INJECT ignored, COMMIT/FLUSH update the cache without replication (§3.2)', () => {
+    const origins = new Map<number, Origin>([
+      [11, 'commit'],
+      [12, 'flush'],
+      [13, 'inject'],
+    ]);
+    const { c, queued } = internal({ origins });
+    c.ctEvent({ type: 'new', ct: tcpFlow(1), portId: 13 });
+    expect(c.ct.size).toBe(0);
+    c.ctEvent({ type: 'new', ct: tcpFlow(1), portId: 11 });
+    c.ctEvent({ type: 'update', ct: tcpFlow(1), portId: 11 });
+    expect(c.ct.size).toBe(1);
+    expect(queued).toHaveLength(0);
+    c.ctEvent({ type: 'destroy', ct: tcpFlow(1), portId: 12 });
+    expect(c.ct.size).toBe(0); // nothing holds the DEAD object: released at once
+    c.ctEvent({ type: 'new', ct: tcpFlow(2), portId: 4242 });
+    expect(queued).toHaveLength(1);
+  });
+
+  it('user-space filter on events and dumps; kernel-space filter only on dumps', () => {
+    const filter = { from: 'userspace' as const, protocol: { policy: 'accept' as const, protos: [17] } };
+    const { c } = internal({ filter });
+    c.ctEvent({ type: 'new', ct: tcpFlow(1), portId: 0 });
+    c.populate(tcpFlow(2));
+    expect(c.ct.size).toBe(0);
+    const k = internal({ filter: { ...filter, from: 'kernelspace' } }).c;
+    k.ctEvent({ type: 'new', ct: tcpFlow(1), portId: 0 });
+    k.populate(tcpFlow(2));
+    expect(k.ct.size).toBe(1);
+  });
+
+  it('expectations: helper prefix list and master in the internal cache (§3.6)', () => {
+    const exp: Expectation = {
+      master: tcpFlow(1).orig,
+      tuple: { l3: 'ipv4', src: '10.1.0.1', dst: '10.0.2.10', proto: 6, sport: 0, dport: 50000 },
+      mask: { l3: 'ipv4', src: '255.255.255.255', dst: '255.255.255.255', proto: 255, sport: 0, dport: 65535 },
+      helper: 'sip-5060',
+    };
+    const { c, queued } = internal({ expectationSync: ['SIP'] });
+    c.expEvent({ type: 'new', exp, portId: 0 });
+    expect(c.exp.size).toBe(0); // master not cached yet
+    c.ctEvent({ type: 'new', ct: tcpFlow(1), portId: 0 });
+    c.expEvent({ type: 'new', exp, portId: 0 });
+    expect(c.exp.size).toBe(1);
+    c.expEvent({ type: 'new', exp: { ...exp, helper: 'ftp' }, portId: 0 });
+    expect(c.exp.size).toBe(1);
+    expect(queued.map((o) => o.kind)).toEqual(['ct', 'exp']);
+    expect([...c.objects()].map((o) => o.kind)).toEqual(['ct', 'exp']);
+    expect(expectationAccepted({ ...exp, helper: undefined }, ['sip'])).toBe(false);
+    expect(expectationAccepted({ ...exp, helper: undefined }, 'all')).toBe(true);
+    expect(expectationAccepted(exp, undefined)).toBe(false);
+  });
+});
+
+describe('ExternalCache', () => {
+  it('NEW replaces, UPD merges or creates, DEL removes (not found counted)', () => {
+    const e = new ExternalCache({ hashLimit: 10, nowSeconds: clock });
+    e.conntrack('new', tcpFlow(1, { mark: 1 }));
+    e.conntrack('update', { ...tcpFlow(1), mark: 2 });
+    expect(e.ct.find(tcpFlow(1))!.data.mark).toBe(2);
+    e.conntrack('update', tcpFlow(2));
+    expect(e.ct.size).toBe(2);
+    e.conntrack('new', tcpFlow(1));
+    expect(e.ct.find(tcpFlow(1))!.data.mark).toBeUndefined();
+    e.conntrack('destroy', tcpFlow(1));
+    e.conntrack('destroy', tcpFlow(1));
+    expect(e.ct.size).toBe(1);
+    expect(e.ct.stats).toMatchObject({ createdOk: 3, updatedOk: 1, deletedOk: 2, deleteNotFound: 1, active: 1, total: 1 });
+    e.flush();
+    expect(e.ct.size).toBe(0);
+  });
+
+  it('ALARM: entries expire CacheTimeout after their last NEW/UPD', () => {
+    const sched = new FakeScheduler(0);
+    const e = new ExternalCache({ hashLimit: 10, nowSeconds: () => Math.floor(sched.now() / 1000), expiry: { scheduler: sched, cacheTimeout: 180 } });
+    e.conntrack('new', tcpFlow(1));
+    sched.advance(100_000);
+    e.conntrack('update', tcpFlow(1));
+    const obj = e.ct.find(tcpFlow(1))!;
+    expect(e.expiresIn(obj, 150)).toBe(130);
+    sched.advance(179_000);
+    expect(e.ct.size).toBe(1);
+    sched.advance(2_000);
+    expect(e.ct.size).toBe(0);
+  });
+});
+
+describe('filter (§6.4)', () => {
+  it('address: orig source or reply source in a listed host or network; Ignore inverts', () => {
+    const f = compileFilter({
+      from: 'userspace',
+      address: { policy: 'ignore', addresses: [{ l3: 'ipv4', address: '10.1.0.0', prefix: 16 }, { l3: 'ipv6', address: '2001:db8::', prefix: 32 }] },
+    });
+    expect(f(tcpFlow(1))).toBe(false); // 10.1.0.1
+    expect(f({ ...tcpFlow(1), orig: { ...tcpFlow(1).orig, src: '10.2.0.1' } })).toBe(true);
+    expect(f({ ...tcpFlow(1), orig: { ...tcpFlow(1).orig, src: '10.2.0.1' }, reply: { ...tcpFlow(1).orig, src: '10.1.9.9' } })).toBe(false);
+    expect(f({ orig: { l3: 'ipv6', src: '2001:db8:1::1', dst: '2001:db9::1', proto: 17, sport: 1, dport: 2 } })).toBe(false);
+  });
+
+  it('state applies to TCP entries with a known state only', () => {
+    const f = compileFilter({ from: 'userspace', state: { policy: 'accept', states: [3] } });
+    expect(f(tcpFlow(1))).toBe(true);
+    expect(f(tcpFlow(1, { tcp: { state: 7 } }))).toBe(false);
+    expect(f(tcpFlow(1, { tcp: {} }))).toBe(true);
+    expect(f({ orig: { l3: 'ipv4', src: '1.1.1.1', dst: '2.2.2.2', proto: 17, sport: 1, dport: 2 } })).toBe(true);
+  });
+});
+
+describe('commit helpers (§3.3)', () => {
+  it('orders master flows before RELATED ones and skips DEAD objects', () => {
+    const e = new ExternalCache({ hashLimit: 10, nowSeconds: clock });
+    e.conntrack('new', tcpFlow(1, { master: tcpFlow(9).orig }));
+    e.conntrack('new', tcpFlow(2));
+    e.conntrack('new', tcpFlow(3));
+    expect([...commitOrder(e.ct.values())].map((o) => o.data.orig.src)).toEqual(['10.1.0.2', '10.1.0.3', '10.1.0.1']);
+  });
+
+  it('CommitTimeout, else NTA_TIMEOUT − elapsed, 60 when negative, 0 when nothing is known', () => {
+    const obj = (timeout: number | undefined, lastupdate: number) => ({ data: timeout === undefined ? {} : { timeout }, lastupdate });
+    expect(commitTimeout(obj(300, 100), 110, 180)).toBe(180);
+    expect(commitTimeout(obj(300, 100), 110, undefined)).toBe(290);
+    expect(commitTimeout(obj(5, 100), 110, undefined)).toBe(60);
+    expect(commitTimeout(obj(300, 200), 110, undefined)).toBe(240); // clock went back: elapsed 60
+    expect(commitTimeout(obj(undefined, 110), 110, undefined)).toBe(0);
+  });
+});
