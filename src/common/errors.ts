@@ -32,6 +32,7 @@ export const ERROR_CODES = {
   // vrrp-hooks
   HOOK_USAGE: 'unknown transition or missing argument',
   HOOK_ENGINE_DOWN: 'the engine is down and cannot be started',
+  HOOK_BUSY: 'another transition of the sync-group is still running',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -1,0 +1,162 @@
+/**
+ * The config session on a persistent state dir: the running config and the candidate
+ * (running.json / candidate.json, shared/spec/vyos.md §2), and the VyOS verbs on them.
+ * commit = get_config → verify → generate → apply; everything is computed and checked
+ * before the first byte is written, so a rejected commit changes nothing.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { isDeepStrictEqual } from 'node:util';
+import path from 'node:path';
+import { CtsyncError } from '../common/errors.js';
+import { apply, filesOnlyEngine, renderPaths, type EngineService, type RenderPaths } from './apply.js';
+import { writeFileAtomic } from './atomic-file.js';
+import { withCommitLock } from './commit-lock.js';
+import { formatCommands, formatCurly, parseConfigText } from './config-text.js';
+import { diffLines } from './diff.js';
+import { generate, liveRenderInputs, type RenderInputs, type RenderedFiles } from './generate.js';
+import { getConfig } from './get-config.js';
+import { readKernelInterfaces } from './kernel-interfaces.js';
+import { checkTree, resolvePath, type ConfigTree, type SchemaNode } from './schema.js';
+import { deletePath, getAt, setPath } from './tree.js';
+import { verify } from './verify.js';
+
+export const DEFAULT_STATE_DIR = '/var/lib/ctsync';
+export const NO_CHANGES = 'No configuration changes to commit';
+export const EMPTY_PATH = 'Configuration under specified path is empty';
+
+export interface SessionOptions {
+  stateDir: string;
+  paths?: RenderPaths;
+  engine?: EngineService;
+  /** Kernel sizes, interfaces and hook; read live at commit time when absent. */
+  renderInputs?: () => RenderInputs;
+}
+
+export interface CommitResult {
+  changed: boolean;
+  files: RenderedFiles;
+}
+
+export class ConfigSession {
+  readonly stateDir: string;
+  private readonly paths: RenderPaths;
+  private readonly engine: EngineService;
+  private readonly renderInputs: () => RenderInputs;
+
+  constructor(opts: SessionOptions) {
+    this.stateDir = opts.stateDir;
+    this.paths = opts.paths ?? renderPaths();
+    this.engine = opts.engine ?? filesOnlyEngine;
+    this.renderInputs = opts.renderInputs ?? (() => liveRenderInputs(readKernelInterfaces()));
+  }
+
+  private file(name: string): string {
+    return path.join(this.stateDir, name);
+  }
+
+  private read(name: string): ConfigTree | undefined {
+    const file = this.file(name);
+    if (!existsSync(file)) return undefined;
+    try {
+      return JSON.parse(readFileSync(file, 'utf8')) as ConfigTree;
+    } catch (e) {
+      throw new CtsyncError('CONFIG_STATE_CORRUPT', `Stored configuration ${file} is not valid JSON`, { cause: e });
+    }
+  }
+
+  private write(name: string, tree: ConfigTree): void {
+    writeFileAtomic(this.file(name), `${JSON.stringify(tree, null, 2)}\n`);
+  }
+
+  running(): ConfigTree {
+    return this.read('running.json') ?? {};
+  }
+
+  /** The candidate is the running config until the first edit. */
+  candidate(): ConfigTree {
+    return this.read('candidate.json') ?? this.running();
+  }
+
+  private edit(change: (tree: ConfigTree) => ConfigTree): void {
+    withCommitLock(this.stateDir, () => this.write('candidate.json', change(this.candidate())));
+  }
+
+  set(words: string[]): void {
+    this.edit((tree) => setPath(tree, words));
+  }
+
+  delete(words: string[]): void {
+    this.edit((tree) => deletePath(tree, words));
+  }
+
+  discard(): void {
+    this.edit(() => this.running());
+  }
+
+  /** `load`: the file (curly or `set` lines) replaces the candidate. */
+  load(file: string): void {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (e) {
+      throw new CtsyncError('CONFIG_LOAD_FAILED', `Cannot read ${file}: ${(e as Error).message}`, { cause: e });
+    }
+    const paths = parseConfigText(text);
+    this.edit(() => paths.reduce<ConfigTree>((tree, words) => setPath(tree, words), {}));
+  }
+
+  /** `save`: the running config in curly form, to `file` or the state dir's config.boot. */
+  save(file?: string): string {
+    const target = file ?? this.file('config.boot');
+    writeFileAtomic(target, `${formatCurly(this.running())}\n`);
+    return target;
+  }
+
+  /** `show [path]` (curly) or `show --commands [path]`, on the candidate. */
+  show(words: string[], commands: boolean): string {
+    const tree = this.candidate();
+    if (words.length === 0) return commands ? formatCommands(tree).join('\n') : formatCurly(tree);
+    const step = resolvePath(words);
+    const sub = getAt(tree, step.nodePath);
+    if (sub === undefined) throw new CtsyncError('CONFIG_INVALID_PATH', EMPTY_PATH);
+    if (typeof sub === 'string' || Array.isArray(sub) || step.kind === 'valueless') {
+      // A leaf: print it as its parent would, limited to this node.
+      const name = step.nodePath.at(-1)!;
+      const parentStep = resolvePath(step.nodePath.slice(0, -1));
+      return this.formatSub({ [name]: sub }, parentStep.node, commands, step.nodePath.slice(0, -1));
+    }
+    return this.formatSub(sub, step.node, commands, step.nodePath);
+  }
+
+  private formatSub(tree: ConfigTree, node: SchemaNode, commands: boolean, prefix: string[]): string {
+    return commands ? formatCommands(tree, node, prefix).join('\n') : formatCurly(tree, node);
+  }
+
+  /** `compare`: running → candidate, as a line diff of the curly form. */
+  compare(): string {
+    return diffLines(formatCurly(this.running()), formatCurly(this.candidate()));
+  }
+
+  /**
+   * `commit [--dry-run]`: validate, verify, render; then (unless dry) write the files and the
+   * running config. Serialised by the commit lock.
+   */
+  commit(dryRun = false): CommitResult {
+    const run = (): CommitResult => {
+      const candidate = this.candidate();
+      const changed = !isDeepStrictEqual(candidate, this.running());
+      // VyOS: an unchanged candidate is not committed (nothing verified, nothing rewritten).
+      if (!changed && !dryRun) return { changed, files: {} };
+      checkTree(candidate);
+      const config = getConfig(candidate);
+      const inputs = this.renderInputs();
+      verify(config, inputs.kernel);
+      const files = generate(config, inputs);
+      if (dryRun) return { changed, files };
+      apply(files, this.paths, this.engine);
+      this.write('running.json', candidate);
+      return { changed, files };
+    };
+    return dryRun ? run() : withCommitLock(this.stateDir, run);
+  }
+}

@@ -1,0 +1,122 @@
+/**
+ * The conntrack-sync side of a VRRP sync-group transition (shared/spec/vyos.md §5.2,
+ * conntrackd.md §9): the step sequences as data, and one runner that both the notify hook
+ * (`ctsync vrrp-hook`) and the D-Bus watcher use.
+ *
+ * MASTER: the external cache goes into the kernel first — under the fail-over guard, since
+ * flows not yet committed must not be reset (anchors.md §3) — then the caches are flushed,
+ * refilled from the kernel and pushed to the new backup. `-c` (ALL_COMMIT) commits
+ * conntracks and expectations in one request; VyOS's extra `-c exp` would commit the
+ * expectations twice.
+ * BACKUP: a dead engine is started first; then the kernel timers are purged (-t) and a
+ * resync is requested from the new master (-n). FAULT: purge only.
+ * A failed request is logged as VyOS does and the sequence carries on.
+ */
+import { hostname } from 'node:os';
+import { CtsyncError } from '../common/errors.js';
+import { REQUEST, type EngineControl, type RequestCode } from './engine-control.js';
+import { engineAlive } from './engine-process.js';
+import type { HookState } from './group-state.js';
+import type { FailoverGuard } from './guard.js';
+import { formatDate, writeFailoverState } from './state-file.js';
+
+export type Step =
+  | { do: 'request'; code: RequestCode; flag: string }
+  | { do: 'guard-up' }
+  | { do: 'guard-down' };
+
+const request = (code: RequestCode, flag: string): Step => ({ do: 'request', code, flag });
+
+export const TRANSITIONS: Readonly<Record<HookState, readonly Step[]>> = {
+  MASTER: [
+    { do: 'guard-up' },
+    request(REQUEST.ALL_COMMIT, '-c'),
+    { do: 'guard-down' },
+    request(REQUEST.ALL_FLUSH_CACHE, '-f'),
+    request(REQUEST.ALL_RESYNC_MASTER, '-R'),
+    request(REQUEST.SEND_BULK, '-B'),
+  ],
+  BACKUP: [request(REQUEST.RESET_TIMERS, '-t'), request(REQUEST.REQUEST_DUMP, '-n')],
+  FAULT: [request(REQUEST.RESET_TIMERS, '-t')],
+};
+
+export interface TransitionDeps {
+  engine: EngineControl;
+  log: (line: string) => void;
+  stateFile: string;
+  /** Absent: no guard (e.g. nft unavailable by configuration). */
+  guard?: FailoverGuard;
+  /** Brings a dead engine back; only BACKUP asks (§5.2). Absent: a dead engine is refused. */
+  startEngine?: () => Promise<boolean>;
+  host?: string;
+  now?: () => Date;
+}
+
+export interface StepResult {
+  step: string;
+  ok: boolean;
+  ms: number;
+  error?: string;
+}
+
+export interface TransitionResult {
+  state: HookState;
+  stateLine: string;
+  steps: StepResult[];
+}
+
+function stepName(s: Step): string {
+  return s.do === 'request' ? s.flag : s.do;
+}
+
+async function runStep(s: Step, deps: TransitionDeps): Promise<void> {
+  switch (s.do) {
+    case 'request':
+      await deps.engine.request(s.code);
+      return;
+    case 'guard-up':
+      await deps.guard?.up();
+      return;
+    case 'guard-down':
+      await deps.guard?.down();
+      return;
+  }
+}
+
+function failureLine(s: Step): string {
+  return s.do === 'request' ? `ERROR: failed to invoke conntrackd ${s.flag}` : `ERROR: failed to ${s.do === 'guard-up' ? 'raise' : 'lift'} the fail-over guard`;
+}
+
+export async function runTransition(state: HookState, group: string, deps: TransitionDeps): Promise<TransitionResult> {
+  const now = deps.now ?? (() => new Date());
+  const host = deps.host ?? hostname();
+  const vrrpGroup = `VRRP sync-group [${group}]`;
+  deps.log(`ctsync vrrp-hook invoked at ${formatDate(now())}`);
+
+  if (!(await engineAlive(deps.engine))) {
+    if (state !== 'BACKUP' || !deps.startEngine) {
+      throw new CtsyncError('HOOK_ENGINE_DOWN', 'conntrackd service not running');
+    }
+    if (!(await deps.startEngine())) {
+      deps.log('ERROR: cannot launch conntrackd');
+      throw new CtsyncError('HOOK_ENGINE_DOWN', 'ERROR: cannot launch conntrackd');
+    }
+  }
+
+  const stateLine = await writeFailoverState(deps.stateFile, state, now());
+  deps.log(`${host} transitioning to ${state} state for ${vrrpGroup}`);
+
+  const steps: StepResult[] = [];
+  for (const s of TRANSITIONS[state]) {
+    if (s.do !== 'request' && !deps.guard) continue;
+    const t0 = performance.now();
+    try {
+      await runStep(s, deps);
+      steps.push({ step: stepName(s), ok: true, ms: performance.now() - t0 });
+    } catch (e) {
+      deps.log(failureLine(s));
+      steps.push({ step: stepName(s), ok: false, ms: performance.now() - t0, error: (e as Error).message });
+    }
+  }
+  return { state, stateLine, steps };
+}
