@@ -6,7 +6,7 @@
 import type { Conntrack, Expectation, L3 } from '../model/conntrack.js';
 import { IPPROTO } from '../model/conntrack.js';
 import type { AddressMatch, FilterConfig } from '../config/types.js';
-import { writeIpv4, writeIpv6 } from '../wire/address.js';
+import { writeIpv4, writeIpv6 } from '../model/address.js';
 
 export type ConntrackFilter = (ct: Conntrack) => boolean;
 

@@ -8,7 +8,7 @@ import { IPPROTO, IPS } from '../model/conntrack.js';
 import type { SyncConfig } from '../config/types.js';
 import { NTA, NTA_EXP, NTA_HDR, HELPER_NAME_MAX, EXP_FN_MAX, LABELS_MAX, ntaAlign } from './attributes.js';
 import { NETHDR_ACK_SIZ, NETHDR_SIZ, NET_T, writeHeader } from './nethdr.js';
-import { writeIpv4, writeIpv6 } from './address.js';
+import { writeIpv4, writeIpv6 } from '../model/address.js';
 
 /** Sender-side options that change the wire (§1.7 items 4–5). */
 export interface BuildOptions {

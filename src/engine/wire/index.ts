@@ -9,4 +9,3 @@ export { DatagramBatcher } from './batcher.js';
 export { MsgResult, ReceivePipeline, newNetworkStats } from './receive.js';
 export type { ExternalHandler, MessageReceiver } from './receive.js';
 export { SeqCounter, SeqTrack, SequenceTracker } from './sequence.js';
-export { readIpv4, readIpv6, writeIpv4, writeIpv6 } from './address.js';

@@ -6,7 +6,7 @@
  */
 import type { Conntrack, CtTuple, Expectation, L3, NatRange } from '../model/conntrack.js';
 import { CT_ATTR_LEN, EXP_ATTR_LEN, NTA, NTA_EXP, NTA_HDR, ntaAlign } from './attributes.js';
-import { readIpv4, readIpv6 } from './address.js';
+import { readIpv4, readIpv6 } from '../model/address.js';
 
 /**
  * Walks the TLVs of `buf[start, end)`, checking every length against `table` before calling

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { SeqCounter, SeqTrack, SequenceTracker } from '../../../src/engine/wire/sequence.js';
 import { before } from '../../../src/engine/wire/nethdr.js';
-import { readIpv6, writeIpv4, writeIpv6 } from '../../../src/engine/wire/address.js';
+import { readIpv6, writeIpv4, writeIpv6 } from '../../../src/engine/model/address.js';
 
 describe('sequence numbers', () => {
   it('the counter starts at time(NULL) on first use and wraps at 32 bits', () => {

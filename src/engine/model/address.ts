@@ -1,11 +1,13 @@
 /**
- * Canonical address text ↔ raw network-order bytes. The model keeps addresses as canonical
- * strings (IPv4 dotted quad, IPv6 RFC 5952); the wire carries them raw (§1.6, §1.12).
- * Hand-written parsers: they run for every encoded message.
+ * Canonical address text ↔ raw network-order bytes, for the wire codec, the kernel records and
+ * the filters alike. The model keeps addresses as canonical strings (IPv4 dotted quad, IPv6
+ * RFC 5952); netlink and the wire carry them raw (spec §1.6, §1.12). Hand-written parsers:
+ * they run for every event and every encoded message.
  */
+import type { L3 } from './conntrack.js';
 
 /** Writes a dotted quad at `off` (4 bytes). Returns false when the text is not an IPv4 address. */
-export function writeIpv4(buf: Buffer, off: number, text: string): boolean {
+export function writeIpv4(buf: Uint8Array, off: number, text: string): boolean {
   let part = 0;
   let value = 0;
   let digits = 0;
@@ -26,8 +28,22 @@ export function writeIpv4(buf: Buffer, off: number, text: string): boolean {
   return part === 4;
 }
 
-export function readIpv4(buf: Buffer, off: number): string {
-  return `${buf[off]}.${buf[off + 1]}.${buf[off + 2]}.${buf[off + 3]}`;
+/**
+ * IPv4 text by address value: events repeat the same addresses, and a lookup costs less than
+ * building the string again. Bounded; cleared when full.
+ */
+const ipv4Text = new Map<number, string>();
+const IPV4_CACHE_MAX = 1 << 16;
+
+export function readIpv4(buf: Uint8Array, off: number): string {
+  const key = ((buf[off]! << 24) | (buf[off + 1]! << 16) | (buf[off + 2]! << 8) | buf[off + 3]!) >>> 0;
+  let text = ipv4Text.get(key);
+  if (text === undefined) {
+    if (ipv4Text.size >= IPV4_CACHE_MAX) ipv4Text.clear();
+    text = `${buf[off]}.${buf[off + 1]}.${buf[off + 2]}.${buf[off + 3]}`;
+    ipv4Text.set(key, text);
+  }
+  return text;
 }
 
 function hexValue(c: number): number {
@@ -40,7 +56,7 @@ function hexValue(c: number): number {
 const groups = new Uint16Array(8);
 
 /** Writes an IPv6 address (16 bytes, incl. `::` and a trailing dotted quad). False if invalid. */
-export function writeIpv6(buf: Buffer, off: number, text: string): boolean {
+export function writeIpv6(buf: Uint8Array, off: number, text: string): boolean {
   let n = 0;
   let gap = -1;
   let i = 0;
@@ -94,7 +110,7 @@ export function writeIpv6(buf: Buffer, off: number, text: string): boolean {
 }
 
 /** RFC 5952 text of 16 raw bytes: lower case, longest run (≥ 2) of zero groups as `::`. */
-export function readIpv6(buf: Buffer, off: number): string {
+export function readIpv6(buf: Uint8Array, off: number): string {
   let bestStart = -1;
   let bestLen = 1;
   let runStart = -1;
@@ -125,4 +141,20 @@ export function readIpv6(buf: Buffer, off: number): string {
     out += ((buf[off + 2 * k]! << 8) | buf[off + 2 * k + 1]!).toString(16);
   }
   return out;
+}
+
+/** Writes `addr` (4 bytes for IPv4, 16 for IPv6). False when the text is not of that family. */
+export function writeAddress(l3: L3, addr: string, buf: Uint8Array, off: number): boolean {
+  return l3 === 'ipv4' ? writeIpv4(buf, off, addr) : writeIpv6(buf, off, addr);
+}
+
+export function readAddress(l3: L3, buf: Uint8Array, off: number): string {
+  return l3 === 'ipv4' ? readIpv4(buf, off) : readIpv6(buf, off);
+}
+
+/** Canonical text of any accepted spelling (upper case, uncompressed IPv6, ...). */
+export function canonicalAddress(l3: L3, addr: string): string {
+  const b = new Uint8Array(16);
+  writeAddress(l3, addr, b, 0);
+  return readAddress(l3, b, 0);
 }

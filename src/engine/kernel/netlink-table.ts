@@ -1,0 +1,296 @@
+/**
+ * KernelTable on the real conntrack table of the calling process's network namespace, through
+ * the ctnetlink addon (native/). Batched writes and dumps run off the JS thread; event intake
+ * runs on a native thread that hands over batches of records.
+ */
+import type { Conntrack, CtEvent, ExpEvent, Expectation } from '../model/conntrack.js';
+import { BUILD_LIBERAL, OP, loadAddon, type CtnetlinkAddon, type NativeHandle } from './addon.js';
+import { CtsyncError } from '../../common/errors.js';
+import { ERRNO, errnoName, kernelError } from './kernel-error.js';
+import type {
+  BatchResults, CreateOptions, CtKey, EventSubscription, ExpKey, KernelTable, SubscribeOptions,
+} from './kernel-table.js';
+import { KIND_CT, RecordCodec } from './record.js';
+import { natFromReply } from './tuples.js';
+
+/** NFNLGRP_CONNTRACK_* bits for bind(): NEW 1, UPDATE 2, DESTROY 4, EXP_NEW 8, EXP_UPDATE 16, EXP_DESTROY 32. */
+const GROUP = { new: 1, update: 2, destroy: 4, exp: 8 | 16 | 32 } as const;
+const DUMP_BATCH = 1024;
+/** Items packed and sent per addon call in batched writes. */
+const PIPELINE = 8192;
+
+export class NetlinkKernelTable implements KernelTable {
+  readonly kind = 'netlink';
+  private readonly codec: RecordCodec;
+  private readonly subscriptions = new Set<EventSubscription>();
+
+  private constructor(
+    private readonly addon: CtnetlinkAddon,
+    private readonly handle: NativeHandle,
+    private readonly netns: string | undefined,
+  ) {
+    this.codec = new RecordCodec(addon.layout);
+  }
+
+  /**
+   * Opens the table of the caller's network namespace, or of `netns` (a namespace file such as
+   * /run/netns/NAME: tests and benches). KERNEL_PERMISSION without root / CAP_NET_ADMIN,
+   * KERNEL_ADDON_MISSING when the addon is not built.
+   */
+  static open(opts: { netns?: string } = {}): NetlinkKernelTable {
+    const addon = loadAddon();
+    let handle: NativeHandle;
+    try {
+      handle = new addon.Handle(opts.netns);
+    } catch (e) {
+      throw openError(e, `opening the kernel conntrack table${opts.netns ? ` of ${opts.netns}` : ''}`);
+    }
+    // ctnetlink answers every request with EPERM without CAP_NET_ADMIN: probe with a stats get.
+    const probe = handle.count();
+    if (probe < 0) {
+      handle.close();
+      throw kernelError(-probe, 'opening the kernel conntrack table');
+    }
+    return new NetlinkKernelTable(addon, handle, opts.netns);
+  }
+
+  portIds(): number[] {
+    return [...this.handle.portIds(), ...[...this.subscriptions].map((s) => s.portId)];
+  }
+
+  async count(): Promise<number> {
+    const n = this.handle.count();
+    if (n < 0) throw kernelError(-n, 'counting entries');
+    return n;
+  }
+
+  dump(onBatch: (entries: Conntrack[]) => void): Promise<void> {
+    return this.stream(false, (buf, n) => onBatch(this.unpackCts(buf, n)));
+  }
+
+  dumpExpectations(onBatch: (exps: Expectation[]) => void): Promise<void> {
+    return this.stream(true, (buf, n) => onBatch(this.unpackExps(buf, n)));
+  }
+
+  subscribe(opts: SubscribeOptions): EventSubscription {
+    const ev = opts.events ?? { new: true, update: true, destroy: true };
+    const groups =
+      (ev.new ? GROUP.new : 0) | (ev.update ? GROUP.update : 0) | (ev.destroy ? GROUP.destroy : 0) |
+      (opts.expectations ? GROUP.exp : 0);
+    const codec = this.codec;
+    let closed = false;
+    let reader: InstanceType<CtnetlinkAddon['EventReader']>;
+    try {
+      reader = new this.addon.EventReader(groups, opts.reliable ?? false, opts.rcvbuf ?? 0, opts.batch ?? 1024,
+        (buf, count, overruns, done, errno) => {
+          if (closed) return;
+          if (buf && count) {
+            const cts: CtEvent[] = [];
+            let exps: ExpEvent[] | undefined;
+            for (let i = 0, o = 0; i < count; i++, o += codec.slot) {
+              const type = codec.event(buf, o)!;
+              const portId = codec.portId(buf, o);
+              if (codec.kind(buf, o) === KIND_CT) {
+                const ct = codec.unpackCt(buf, o);
+                natFromReply(ct);
+                cts.push({ type, ct, portId });
+              } else {
+                (exps ??= []).push({ type, exp: codec.unpackExp(buf, o), portId });
+              }
+            }
+            if (cts.length) opts.onEvents(cts);
+            if (exps) opts.onExpEvents?.(exps);
+          }
+          if (overruns) opts.onOverrun?.(overruns);
+          if (done && errno) opts.onError?.(kernelError(errno, 'reading events'));
+        }, this.netns);
+    } catch (e) {
+      throw openError(e, 'subscribing to events');
+    }
+    const sub: EventSubscription = {
+      portId: reader.portId(),
+      setRcvBuf: (bytes) => reader.setRcvBuf(bytes),
+      getRcvBuf: () => reader.getRcvBuf(),
+      close: () => {
+        closed = true;
+        this.subscriptions.delete(sub);
+        reader.close();
+      },
+    };
+    this.subscriptions.add(sub);
+    return sub;
+  }
+
+  async get(key: CtKey): Promise<Conntrack | undefined> {
+    const out = this.codec.alloc(1);
+    const errno = this.handle.exec(OP.get, this.packKey(key), 0, out);
+    if (errno === ERRNO.ENOENT) return undefined;
+    if (errno) throw kernelError(errno, 'get');
+    const ct = this.codec.unpackCt(out, 0);
+    natFromReply(ct);
+    return ct;
+  }
+
+  async create(ct: Conntrack, opts?: CreateOptions): Promise<void> {
+    this.single(OP.create, this.packCts([ct]), opts?.liberal ? BUILD_LIBERAL : 0, 'create');
+  }
+
+  async update(ct: Conntrack): Promise<void> {
+    this.single(OP.update, this.packCts([ct]), 0, 'update');
+  }
+
+  async delete(key: CtKey): Promise<void> {
+    this.single(OP.delete, this.packKey(key), 0, 'delete');
+  }
+
+  createBatch(cts: readonly Conntrack[], opts?: CreateOptions): Promise<BatchResults> {
+    return this.batch(OP.create, cts, opts?.liberal ? BUILD_LIBERAL : 0);
+  }
+
+  updateBatch(cts: readonly Conntrack[]): Promise<BatchResults> {
+    return this.batch(OP.update, cts, 0);
+  }
+
+  deleteBatch(keys: readonly CtKey[]): Promise<BatchResults> {
+    return this.batch(OP.delete, keys, 0);
+  }
+
+  flush(): Promise<void> {
+    return this.flushTable(false);
+  }
+
+  async shortenTimeouts(seconds: number): Promise<number> {
+    const longer: Conntrack[] = [];
+    await this.dump((batch) => {
+      for (const ct of batch) {
+        if (ct.timeout !== undefined && ct.timeout > seconds) longer.push({ orig: ct.orig, zone: ct.zone, timeout: seconds });
+      }
+    });
+    const results = await this.updateBatch(longer);
+    // An entry may die between dump and update: ENOENT is not a failure here.
+    return results.filter((r) => r === 0).length;
+  }
+
+  async getExpectation(key: ExpKey): Promise<Expectation | undefined> {
+    const out = this.codec.alloc(1);
+    const errno = this.handle.exec(OP.expGet, this.packExpKey(key), 0, out);
+    if (errno === ERRNO.ENOENT) return undefined;
+    if (errno) throw kernelError(errno, 'get expectation');
+    return this.codec.unpackExp(out, 0);
+  }
+
+  async createExpectation(exp: Expectation): Promise<void> {
+    const buf = this.codec.alloc(1);
+    this.codec.packExp(exp, buf, 0);
+    this.single(OP.expCreate, buf, 0, 'create expectation');
+  }
+
+  async deleteExpectation(key: ExpKey): Promise<void> {
+    this.single(OP.expDelete, this.packExpKey(key), 0, 'delete expectation');
+  }
+
+  flushExpectations(): Promise<void> {
+    return this.flushTable(true);
+  }
+
+  close(): void {
+    for (const sub of [...this.subscriptions]) sub.close();
+    this.handle.close();
+  }
+
+  private single(op: number, records: Buffer, opts: number, what: string): void {
+    const errno = this.handle.exec(op, records, opts, null);
+    if (errno) throw kernelError(errno, what);
+  }
+
+  /**
+   * Sends a batch in slices of PIPELINE items: JS packs slice k+1 while the addon's worker
+   * thread sends slice k, so packing costs no wall time and never blocks the loop for long.
+   */
+  private async batch(op: number, items: readonly (Conntrack | CtKey)[], opts: number): Promise<BatchResults> {
+    const results = new Int32Array(items.length);
+    let inflight: Promise<void> | undefined;
+    for (let from = 0; from < items.length; from += PIPELINE) {
+      const to = Math.min(items.length, from + PIPELINE);
+      const records = this.packCts(items.slice(from, to));
+      await inflight;
+      inflight = this.execSlice(op, records, opts, results.subarray(from, to));
+    }
+    await inflight;
+    return results;
+  }
+
+  private execSlice(op: number, records: Buffer, opts: number, results: Int32Array): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.handle.execBatch(op, records, results.length, opts, results, null, (errno) => {
+        if (errno) reject(kernelError(errno, 'batch'));
+        else resolve();
+      });
+    });
+  }
+
+  private flushTable(exp: boolean): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.handle.flush(exp, (errno) => (errno ? reject(kernelError(errno, 'flush')) : resolve()));
+    });
+  }
+
+  private stream(exp: boolean, onRecords: (buf: Buffer, count: number) => void): Promise<void> {
+    return new Promise((resolve, reject) => {
+      let failed: Error | undefined;
+      // AF_UNSPEC: both families in one dump (spec §7).
+      this.handle.dump(exp, 0, DUMP_BATCH, (buf, count, _overruns, done, errno) => {
+        if (buf && count && !failed) {
+          try {
+            onRecords(buf, count);
+          } catch (e) {
+            failed = e as Error;
+          }
+        }
+        if (!done) return;
+        if (failed) reject(failed);
+        else if (errno) reject(kernelError(errno, 'dump'));
+        else resolve();
+      });
+    });
+  }
+
+  private packCts(cts: readonly (Conntrack | CtKey)[]): Buffer {
+    const buf = this.codec.alloc(cts.length);
+    for (let i = 0; i < cts.length; i++) this.codec.packCt(cts[i] as Conntrack, buf, i * this.codec.slot);
+    return buf;
+  }
+
+  private packKey(key: CtKey): Buffer {
+    return this.packCts([{ orig: key.orig, zone: key.zone }]);
+  }
+
+  private packExpKey(key: ExpKey): Buffer {
+    const buf = this.codec.alloc(1);
+    this.codec.packExp({ master: key.tuple, tuple: key.tuple, mask: key.tuple, zone: key.zone }, buf, 0);
+    return buf;
+  }
+
+  private unpackCts(buf: Buffer, n: number): Conntrack[] {
+    const out: Conntrack[] = new Array(n);
+    for (let i = 0; i < n; i++) {
+      const ct = this.codec.unpackCt(buf, i * this.codec.slot);
+      natFromReply(ct);
+      out[i] = ct;
+    }
+    return out;
+  }
+
+  private unpackExps(buf: Buffer, n: number): Expectation[] {
+    const out: Expectation[] = new Array(n);
+    for (let i = 0; i < n; i++) out[i] = this.codec.unpackExp(buf, i * this.codec.slot);
+    return out;
+  }
+}
+
+/** A socket that could not be made: permission, or an I/O error naming the system call. */
+function openError(e: unknown, what: string): CtsyncError {
+  const { errno, syscall } = e as { errno?: number; syscall?: string };
+  if (errno === ERRNO.EPERM || errno === ERRNO.EACCES) return kernelError(errno, what);
+  return new CtsyncError('KERNEL_IO', `${what}: ${syscall ?? 'socket'} failed (${errnoName(errno ?? ERRNO.EIO)})`, { cause: e });
+}

@@ -1,0 +1,132 @@
+/**
+ * The netlink KernelTable on the real kernel, each suite in a fresh namespace: 100k flows
+ * (batched create, dump), an overrun provoked and reported, and a real TCP connection through
+ * an nft stateful ruleset seen as events with the right states.
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { IPPROTO, TCP_STATE, TCP_STATE_NAMES, type Conntrack, type CtEvent } from '../../src/engine/model/conntrack.js';
+import { NetlinkKernelTable } from '../../src/engine/kernel/netlink-table.js';
+import { addonAvailable } from '../../src/engine/kernel/addon.js';
+import { Netns, cleanup, netnsSupport, waitFor } from '../helpers/netns.js';
+
+const ns = netnsSupport();
+const reason = !ns.ok ? ns.reason : !addonAvailable() ? 'the ctnetlink addon is not built' : '';
+
+/** N distinct established TCP flows (what a peer's external cache commits). */
+export function syntheticFlows(n: number): Conntrack[] {
+  return Array.from({ length: n }, (_, i) => ({
+    orig: { l3: 'ipv4', src: `10.${1 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}`, dst: '10.0.2.10', proto: IPPROTO.TCP, sport: 1024 + (i % 60000), dport: 80 },
+    status: 0x6,
+    timeout: 3600,
+    tcp: { state: TCP_STATE.ESTABLISHED },
+  }));
+}
+
+describe.skipIf(reason !== '')(`netlink kernel table on the real kernel${reason ? ` (skipped: ${reason})` : ''}`, () => {
+  let net: Netns;
+  let table: NetlinkKernelTable;
+  beforeAll(() => {
+    net = new Netns('kn');
+    table = NetlinkKernelTable.open({ netns: `/run/netns/${net.name}` });
+  });
+  afterAll(async () => {
+    table?.close();
+    await cleanup();
+  });
+
+  test('a namespace that does not exist is a KERNEL_IO error naming it', () => {
+    expect(() => NetlinkKernelTable.open({ netns: '/run/netns/ct-no-such-namespace' })).toThrow(
+      expect.objectContaining({ code: 'KERNEL_IO', message: expect.stringMatching(/ct-no-such-namespace.*ENOENT/) }),
+    );
+  });
+
+  test('batched create of 100k flows, then a dump of 100k', async () => {
+    const flows = syntheticFlows(100_000);
+    let t0 = performance.now();
+    const results = await table.createBatch(flows, { liberal: true });
+    const createMs = performance.now() - t0;
+    expect(results.every((r) => r === 0)).toBe(true);
+    expect(await table.count()).toBe(100_000);
+    // conntrack(8) sees them too.
+    expect(net.sh('conntrack -C').trim()).toBe('100000');
+
+    t0 = performance.now();
+    let n = 0;
+    const seen = new Set<string>();
+    await table.dump((batch) => {
+      n += batch.length;
+      for (const ct of batch) if (n % 97 === 0) seen.add(`${ct.orig.src}:${ct.orig.sport}`);
+      expect(batch.every((ct) => ct.tcp?.state === TCP_STATE.ESTABLISHED && ct.tcp.flagsOrig! & 0x08)).toBe(true);
+    });
+    const dumpMs = performance.now() - t0;
+    expect(n).toBe(100_000);
+    console.log(`100k: batched create ${createMs.toFixed(0)} ms, dump ${dumpMs.toFixed(0)} ms`);
+    await table.flush();
+    expect(await table.count()).toBe(0);
+  }, 60_000);
+
+  test('an overrun (small buffer, burst) is reported; reliable mode reports none', async () => {
+    let overruns = 0;
+    let received = 0;
+    const lossy = table.subscribe({ rcvbuf: 4096, onEvents: (e) => (received += e.length), onOverrun: (n) => (overruns += n) });
+    let reliableOverruns = 0;
+    const reliable = table.subscribe({ reliable: true, rcvbuf: 4096, onEvents: () => {}, onOverrun: (n) => (reliableOverruns += n) });
+    expect(lossy.getRcvBuf()).toBeLessThan(64 * 1024);
+    try {
+      await table.createBatch(syntheticFlows(20_000));
+      expect(await waitFor(() => overruns > 0, 5000)).toBe(true);
+      expect(received).toBeLessThan(20_000);
+      // Growth is the engine's policy: the subscription can be given a bigger buffer.
+      expect(lossy.setRcvBuf(8 << 20)).toBeGreaterThanOrEqual(8 << 20);
+      expect(reliableOverruns).toBe(0);
+    } finally {
+      lossy.close();
+      reliable.close();
+      await table.flush();
+    }
+  }, 30_000);
+
+  test('a real TCP connection through an nft stateful ruleset: SYN_SENT → ESTABLISHED → TIME_WAIT', async () => {
+    net.run('nft', ['-f', '-'], [
+      'table inet fw {',
+      ' chain input {',
+      '  type filter hook input priority filter; policy drop;',
+      '  ct state established,related accept',
+      '  ct state invalid drop',
+      '  tcp dport 8080 ct state new accept',
+      ' }',
+      '}',
+    ].join('\n') + '\n');
+    const events: CtEvent[] = [];
+    const sub = table.subscribe({ onEvents: (e) => events.push(...e) });
+    try {
+      const script = `
+        const net = require('node:net');
+        const srv = net.createServer((s) => s.on('data', (d) => { s.end(d); }));
+        srv.listen(8080, '127.0.0.1', () => {
+          const c = net.connect(8080, '127.0.0.1', () => c.write('hello'));
+          c.on('data', (d) => { process.stdout.write(String(c.localPort) + ' ' + d); c.end(); });
+          c.on('close', () => srv.close());
+        });`;
+      const child = net.spawn(process.execPath, ['-e', script]);
+      let out = '';
+      child.stdout!.on('data', (d) => (out += d));
+      await new Promise((r) => child.once('exit', r));
+      const [clientPort, reply] = out.split(' ');
+      expect(reply).toBe('hello');
+      const flow = (e: CtEvent) => e.ct.orig.proto === IPPROTO.TCP && e.ct.orig.sport === Number(clientPort) && e.ct.orig.dport === 8080;
+      await waitFor(() => events.some((e) => flow(e) && e.ct.tcp?.state === TCP_STATE.TIME_WAIT), 5000);
+      const states = events.filter(flow).map((e) => `${e.type}:${TCP_STATE_NAMES[e.ct.tcp?.state ?? 0]}`);
+      expect(states[0]).toBe('new:SYN_SENT');
+      expect(states).toContain('update:ESTABLISHED');
+      expect(states.at(-1)).toBe('update:TIME_WAIT');
+      expect(states.indexOf('update:ESTABLISHED')).toBeLessThan(states.length - 1);
+      // The kernel made these changes itself: no requester port id.
+      expect(events.filter(flow).every((e) => e.portId === 0)).toBe(true);
+      const est = events.find((e) => flow(e) && e.ct.tcp?.state === TCP_STATE.ESTABLISHED)!;
+      expect(est.ct.reply).toMatchObject({ src: '127.0.0.1', sport: 8080, dport: Number(clientPort) });
+    } finally {
+      sub.close();
+    }
+  });
+});
