@@ -145,3 +145,19 @@ export async function waitFor<T>(check: () => T | Promise<T>, timeoutMs: number,
   }
   return last;
 }
+
+/**
+ * Why an integration suite cannot run here ('' when it can): no root/netns, or a program it
+ * drives is not installed.
+ */
+export function skipReason(programs: string[] = []): string {
+  const ns = netnsSupport();
+  if (!ns.ok) return ns.reason;
+  const missing = programs.filter((p) => !hasProgram(p));
+  return missing.length > 0 ? `missing ${missing.join(', ')}` : '';
+}
+
+/** The suffix of a suite's title: the reason it is skipped, or nothing when it runs. */
+export function skipNote(reason: string): string {
+  return reason ? ` (skipped: ${reason})` : '';
+}

@@ -7,12 +7,10 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanup, hasProgram, Netns, netnsSupport, veth, waitFor } from '../helpers/netns.js';
+import { cleanup, Netns, skipNote, skipReason, veth, waitFor } from '../helpers/netns.js';
 import { FailoverGuard, GUARD_TABLE, guardRuleset } from '../../src/vrrp-hooks/guard.js';
 
-const ns = netnsSupport();
-const missing = ['nft', 'conntrack', 'python3'].filter((p) => !hasProgram(p));
-const reason = ns.ok ? `missing ${missing.join(', ')}` : ns.reason;
+const reason = skipReason(['nft', 'conntrack', 'python3']);
 
 const SERVER = [
   'import socket, threading',
@@ -39,7 +37,7 @@ const CLIENT = [
   "        print('error', type(e).__name__, flush=True)",
 ].join('\n');
 
-describe.skipIf(!ns.ok || missing.length > 0)(`fail-over guard on a real kernel (skipped: ${reason})`, () => {
+describe.skipIf(reason !== '')(`fail-over guard on a real kernel${skipNote(reason)}`, () => {
   let cli: Netns;
   let fw: Netns;
 

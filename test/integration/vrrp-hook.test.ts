@@ -9,13 +9,11 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanup, hasProgram, Netns, netnsSupport, veth, waitFor } from '../helpers/netns.js';
+import { cleanup, Netns, skipNote, skipReason, veth, waitFor } from '../helpers/netns.js';
 import { STALE_LOCK_WARNING } from '../../src/vrrp-hooks/engine-process.js';
 import { buildHooks, type BuiltHooks } from '../vrrp-hooks/build-hooks.js';
 
-const ns = netnsSupport();
-const missing = ['conntrackd', 'conntrack', 'nft', 'logger', 'python3'].filter((p) => !hasProgram(p));
-const reason = ns.ok ? `missing ${missing.join(', ')}` : ns.reason;
+const reason = skipReason(['conntrackd', 'conntrack', 'nft', 'logger', 'python3']);
 
 // HashSize above conntrackd's 8192-bucket commit step: with a one-step commit conntrackd 1.4.7
 // never clears its commit client and refuses every later flush ("commit still in progress").
@@ -52,7 +50,7 @@ General {
 `;
 }
 
-describe.skipIf(!ns.ok || missing.length > 0)(`vrrp-hook with a real conntrackd (skipped: ${reason})`, () => {
+describe.skipIf(reason !== '')(`vrrp-hook with a real conntrackd${skipNote(reason)}`, () => {
   let dir: string;
   let hooks: BuiltHooks;
   let fw1: Netns;

@@ -10,11 +10,10 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanup, hasProgram, Netns, netnsSupport, veth, waitFor } from '../helpers/netns.js';
+import { cleanup, Netns, skipNote, skipReason, veth, waitFor } from '../helpers/netns.js';
 import { ReadinessTracker } from '../../src/vrrp-hooks/track-file.js';
 
-const ns = netnsSupport();
-const reason = ns.ok ? 'missing keepalived' : ns.reason;
+const reason = skipReason(['keepalived']);
 
 function keepalivedConf(node: string, prio: number, trackFile?: string): string {
   const track = trackFile ? '    track_file {\n        ctsync_ready weight 1\n    }\n' : '';
@@ -43,7 +42,7 @@ ${trackFile ? `vrrp_track_file ctsync_ready {\n    file ${trackFile}\n}\n` : ''}
 ${instance('VI_LAN', 'lan0', 71, '10.213.1.254')}${instance('VI_WAN', 'wan0', 72, '10.213.3.254')}`;
 }
 
-describe.skipIf(!ns.ok || !hasProgram('keepalived'))(`readiness via keepalived track_file (skipped: ${reason})`, () => {
+describe.skipIf(reason !== '')(`readiness via keepalived track_file${skipNote(reason)}`, () => {
   let dir: string;
   let fw1: Netns;
   let fw2: Netns;

@@ -12,16 +12,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanup, hasProgram, Netns, netnsSupport, veth, waitFor } from '../helpers/netns.js';
+import { cleanup, Netns, skipNote, skipReason, veth, waitFor } from '../helpers/netns.js';
 import { unixEngineControl } from '../../src/vrrp-hooks/engine-control.js';
 import type { GroupState, HookState } from '../../src/vrrp-hooks/group-state.js';
 import { FailoverGuard } from '../../src/vrrp-hooks/guard.js';
 import { watchSyncGroup, type SyncGroupWatch } from '../../src/vrrp-hooks/watch.js';
 import { buildHooks, type BuiltHooks } from '../vrrp-hooks/build-hooks.js';
 
-const ns = netnsSupport();
-const missing = ['keepalived', 'dbus-daemon', 'conntrackd', 'nft'].filter((p) => !hasProgram(p));
-const reason = ns.ok ? `missing ${missing.join(', ')}` : ns.reason;
+const reason = skipReason(['keepalived', 'dbus-daemon', 'conntrackd', 'nft']);
 
 const busConf = (sock: string) => `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
  "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
@@ -92,7 +90,7 @@ General {
 }
 `;
 
-describe.skipIf(!ns.ok || missing.length > 0)(`vrrp-watch with real keepalived and D-Bus (skipped: ${reason})`, () => {
+describe.skipIf(reason !== '')(`vrrp-watch with real keepalived and D-Bus${skipNote(reason)}`, () => {
   let dir: string;
   let hooks: BuiltHooks;
   let fw1: Netns;
