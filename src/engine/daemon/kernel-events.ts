@@ -1,0 +1,100 @@
+/**
+ * The event socket (shared/spec/conntrackd.md §7): subscription with NetlinkEventsReliable and
+ * NetlinkBufferSize, buffer growth on overrun up to NetlinkBufferSizeMaxGrowth, the overrun
+ * count and the NetlinkOverrunResync alarm. What to do with the events is the engine's.
+ */
+import type { GeneralConfig } from '../config/types.js';
+import type { CtEvent, ExpEvent } from '../model/conntrack.js';
+import type { EventSubscription, KernelTable } from '../kernel/kernel-table.js';
+import type { Scheduler, TimerHandle } from '../sync/scheduler.js';
+import type { EngineLog } from './log.js';
+
+export interface KernelEventsOptions {
+  general: GeneralConfig;
+  expectations: boolean;
+  log: EngineLog;
+  scheduler: Scheduler;
+  onEvents(events: CtEvent[]): void;
+  onExpEvents(events: ExpEvent[]): void;
+  /** NetlinkOverrunResync fired: resync the internal cache with the kernel (absent: off). */
+  onResync?: () => void;
+  onError(err: Error): void;
+}
+
+export class KernelEvents {
+  /** `netlink overrun` of `-s runtime`. */
+  overruns = 0;
+  private sub: EventSubscription | undefined;
+  private maxGrowth = 0;
+  private warned = false;
+  private resyncTimer: TimerHandle | undefined;
+
+  constructor(private readonly opts: KernelEventsOptions) {}
+
+  get portId(): number | undefined {
+    return this.sub?.portId;
+  }
+
+  /** `current buffer size (in bytes)` of `-s runtime`. */
+  get bufferSize(): number {
+    return this.sub?.getRcvBuf() ?? 0;
+  }
+
+  open(table: KernelTable): void {
+    const { general, log } = this.opts;
+    if (general.netlinkEventsReliable) log.notice('reliable ctnetlink event delivery is ENABLED.');
+    this.sub = table.subscribe({
+      expectations: this.opts.expectations,
+      reliable: general.netlinkEventsReliable,
+      // conntrackd hands NetlinkBufferSize/2 to SO_RCVBUFFORCE, which the kernel doubles (§7)
+      rcvbuf: general.netlinkBufferSize ? Math.floor(general.netlinkBufferSize / 2) : 0,
+      batch: general.eventIterationLimit,
+      onEvents: this.opts.onEvents,
+      onExpEvents: this.opts.onExpEvents,
+      onOverrun: (n) => this.overrun(n),
+      onError: this.opts.onError,
+    });
+    const size = this.sub.getRcvBuf();
+    if (general.netlinkBufferSize) log.notice(`netlink event socket buffer size has been set to ${size} bytes`);
+    // without NetlinkBufferSizeMaxGrowth the buffer never grows past its first size
+    this.maxGrowth = Math.max(general.netlinkBufferSizeMaxGrowth, size);
+  }
+
+  close(): void {
+    if (this.resyncTimer !== undefined) this.opts.scheduler.clearTimer(this.resyncTimer);
+    this.resyncTimer = undefined;
+    this.sub?.close();
+    this.sub = undefined;
+  }
+
+  /** ENOBUFS on the event socket: events were lost (§7). */
+  private overrun(count: number): void {
+    this.overruns += count;
+    this.grow();
+    const { general, scheduler, onResync } = this.opts;
+    if (onResync === undefined || general.netlinkOverrunResync === false) return;
+    // (re)armed: the resync runs once the overruns stop for NetlinkOverrunResync seconds
+    if (this.resyncTimer !== undefined) scheduler.clearTimer(this.resyncTimer);
+    this.resyncTimer = scheduler.setTimer(general.netlinkOverrunResync * 1000, () => {
+      this.resyncTimer = undefined;
+      onResync();
+    });
+  }
+
+  private grow(): void {
+    const sub = this.sub;
+    if (sub === undefined || this.warned) return;
+    const want = sub.getRcvBuf() * 2;
+    if (want > this.maxGrowth) {
+      this.warned = true;
+      this.opts.log.warning(
+        'netlink event socket buffer size cannot be doubled further since it will exceed NetlinkBufferSizeMaxGrowth. ' +
+          'We are likely to be losing events, this may lead to unsynchronized replicas. Please, consider increasing ' +
+          'netlink socket buffer size via NetlinkBufferSize and NetlinkBufferSizeMaxGrowth clauses in conntrackd.conf',
+      );
+      return;
+    }
+    const size = sub.setRcvBuf(Math.floor(want / 2));
+    this.opts.log.notice(`netlink event socket buffer size has been doubled to ${size} bytes`);
+  }
+}
