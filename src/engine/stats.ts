@@ -79,6 +79,12 @@ export interface LinkStats {
   /** TCP only: `server=connected|disconnected client=connected|disconnected`. */
   tcpServerConnected?: boolean;
   tcpClientConnected?: boolean;
+  /**
+   * ctsync addition (JSON only, conntrackd prints nothing for it): datagrams from a source
+   * that is not the configured peer (UDP) or not on the link's subnets (multicast), and TCP
+   * connections from another address, dropped by this link. NetworkStats.spoofed is the sum.
+   */
+  spoofed?: number;
 }
 
 /** `-s runtime`. */

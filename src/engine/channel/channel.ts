@@ -1,0 +1,166 @@
+/**
+ * One dedicated link (conntrackd `channel.c` + `channel_{mcast,udp,tcp}.c`, shared/spec/
+ * conntrackd.md §4): the interface every transport implements, and what they share — the
+ * interface MTU and the payload limit it gives, per-link counters, socket buffer sizes and
+ * the peer address filter. A channel moves bytes only; it never parses a message.
+ */
+import { readFileSync } from 'node:fs';
+import { BlockList } from 'node:net';
+import type { Socket as DgramSocket } from 'node:dgram';
+import { CtsyncError } from '../../common/errors.js';
+import type { L3 } from '../model/conntrack.js';
+import type { LinkConfig } from '../config/types.js';
+import type { QueueStats, LinkKind as StatsLinkKind } from '../stats.js';
+
+/** Bytes of IP+UDP (28) or IP+TCP (40) headers conntrackd subtracts from the MTU (§1.1). */
+export const HEADER_SIZE = { udp: 28, multicast: 28, tcp: 40 } as const;
+
+/** How `-s link` names a link kind. */
+export const STATS_KIND: Record<LinkConfig['kind'], StatsLinkKind> = { multicast: 'multicast', udp: 'UDP', tcp: 'TCP' };
+
+/** Per-link counters (`-s link`), plain numbers on the hot path; Multichannel snapshots them. */
+export interface ChannelCounters {
+  bytesSent: number;
+  bytesRecv: number;
+  packetsSent: number;
+  packetsRecv: number;
+  errorSend: number;
+  errorRecv: number;
+  /** Datagrams (or TCP connections) refused because of their source address. */
+  spoofed: number;
+}
+
+export function newCounters(): ChannelCounters {
+  return { bytesSent: 0, bytesRecv: 0, packetsSent: 0, packetsRecv: 0, errorSend: 0, errorRecv: 0, spoofed: 0 };
+}
+
+/** Effective socket buffer sizes read back after setting them (the kernel doubles them). */
+export interface SocketBuffers {
+  snd?: number;
+  rcv?: number;
+}
+
+/** TCP connection state, shown as `server=… client=…` (§4.4). */
+export interface TcpState {
+  server: boolean;
+  client: boolean;
+}
+
+export interface Channel {
+  readonly config: LinkConfig;
+  /** Interface MTU read when the channel was built. */
+  readonly mtu: number;
+  /** MTU minus the IP+transport headers: the batch buffer size (§1.1). */
+  readonly payloadLimit: number;
+  readonly counters: ChannelCounters;
+  /** Set by the owner before open(): every received datagram or stream chunk. */
+  onReceive: (payload: Buffer) => void;
+  open(): Promise<void>;
+  /** Sends one datagram or stream write; failures are counted, never thrown. */
+  send(payload: Buffer): void;
+  socketBuffers(): SocketBuffers;
+  /** TCP only. */
+  tcpState?(): TcpState;
+  /** TCP only: the error queue (`-s queue` "errorq"). */
+  queueStats?(): QueueStats;
+  close(): void;
+}
+
+/** The interface MTU from sysfs (conntrackd uses SIOCGIFMTU at start, §4.1). */
+export function readMtu(device: string, sysfs = '/sys/class/net'): number {
+  let text: string;
+  try {
+    text = readFileSync(`${sysfs}/${device}/mtu`, 'utf8');
+  } catch (e) {
+    throw new CtsyncError('ENGINE_CHANNEL', `can't open channel socket: no such interface \`${device}'`, { cause: e });
+  }
+  const mtu = Number.parseInt(text, 10);
+  if (!Number.isFinite(mtu) || mtu <= 0) {
+    throw new CtsyncError('ENGINE_CHANNEL', `can't open channel socket: bad MTU for \`${device}'`);
+  }
+  return mtu;
+}
+
+/** `MTU − 28` for UDP and multicast, `MTU − 40` for TCP (§1.1). */
+export function payloadLimitFor(kind: LinkConfig['kind'], mtu: number): number {
+  return mtu - HEADER_SIZE[kind];
+}
+
+export function channelError(link: LinkConfig, what: string, cause?: unknown): CtsyncError {
+  const reason = cause instanceof Error ? `: ${cause.message}` : '';
+  return new CtsyncError('ENGINE_CHANNEL', `can't open channel socket on \`${link.interface}': ${what}${reason}`, { cause });
+}
+
+const isLinkLocal6 = (addr: string): boolean => /^fe[89ab][0-9a-f]:/i.test(addr) || /^ff[0-9a-f]2:/i.test(addr);
+
+/**
+ * An IPv6 address with the interface as scope when it needs one (link-local unicast or
+ * multicast): conntrackd sets sin6_scope_id = Interface index (§4.3); Node takes `%ifname`.
+ */
+export function scoped(family: L3, address: string, device: string): string {
+  return family === 'ipv6' && isLinkLocal6(address) && !address.includes('%') ? `${address}%${device}` : address;
+}
+
+/** Drops the `%scope` suffix Node may add to IPv6 source addresses. */
+export function unscoped(address: string): string {
+  const i = address.indexOf('%');
+  return i < 0 ? address : address.slice(0, i);
+}
+
+/** An allow-list of peer addresses (BlockList compares canonical forms, so `::1` = `0::1`). */
+export function peerFilter(family: L3, address: string): BlockList {
+  const list = new BlockList();
+  list.addAddress(unscoped(address), family);
+  return list;
+}
+
+/**
+ * SO_SNDBUF / SO_RCVBUF: conntrackd uses the *FORCE variants (CAP_NET_ADMIN, past
+ * wmem_max/rmem_max, §4.6); Node only offers the capped ones, so a value above the sysctl
+ * maximum is clamped by the kernel. The effective (doubled) values are read back.
+ */
+export function applyDgramBuffers(socket: DgramSocket, link: LinkConfig): SocketBuffers {
+  if (link.sndSocketBuffer !== undefined) socket.setSendBufferSize(link.sndSocketBuffer);
+  if (link.rcvSocketBuffer !== undefined) socket.setRecvBufferSize(link.rcvSocketBuffer);
+  return { snd: socket.getSendBufferSize(), rcv: socket.getRecvBufferSize() };
+}
+
+export function bindDgram(socket: DgramSocket, port: number, address: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const fail = (e: Error): void => reject(e);
+    socket.once('error', fail);
+    socket.bind({ port, address }, () => {
+      socket.off('error', fail);
+      resolve();
+    });
+  });
+}
+
+/**
+ * One datagram; a synchronous or asynchronous failure (no route, link down) counts as a send
+ * error like conntrackd's failed sendto(). Bytes count when the kernel accepted them.
+ */
+export function sendDatagram(
+  socket: DgramSocket | undefined,
+  payload: Buffer,
+  port: number,
+  address: string,
+  counters: { bytesSent: number; packetsSent: number; errorSend: number },
+): void {
+  if (socket === undefined) {
+    counters.errorSend++;
+    return;
+  }
+  try {
+    socket.send(payload, port, address, (err) => {
+      if (err) {
+        counters.errorSend++;
+        return;
+      }
+      counters.bytesSent += payload.length;
+      counters.packetsSent++;
+    });
+  } catch {
+    counters.errorSend++;
+  }
+}

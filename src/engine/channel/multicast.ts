@@ -1,0 +1,113 @@
+/**
+ * `Multicast {}` link (conntrackd `channel_mcast.c`, shared/spec/conntrackd.md §4.2): one
+ * UDP socket bound to `group:Group` (the port), member of the group on the sync interface
+ * (IPv4: `IPv4_interface`; IPv6: the interface's index), loopback off, multicast interface
+ * set, TTL 1. It also sends (to group:Group); conntrackd uses a second socket, which only
+ * changes the source port the peer never looks at.
+ *
+ * Source filter: conntrackd parses anything that reaches the port. A sync peer is on the
+ * link, so ctsyncd drops datagrams whose source is not on one of the interface's subnets.
+ * The precise test would be the arrival interface (IP_PKTINFO), which node:dgram does not
+ * expose; binding to the group already keeps unicast out, and the subnet test keeps out what
+ * was routed in from elsewhere.
+ */
+import { createSocket } from 'node:dgram';
+import type { RemoteInfo, Socket } from 'node:dgram';
+import { BlockList } from 'node:net';
+import { networkInterfaces } from 'node:os';
+import type { LinkConfig } from '../config/types.js';
+import type { Channel, SocketBuffers } from './channel.js';
+import { applyDgramBuffers, bindDgram, channelError, newCounters, payloadLimitFor, readMtu, scoped, sendDatagram, unscoped } from './channel.js';
+
+/** Subnets are re-read at most this often, when a datagram fails the test (addresses change). */
+const SUBNET_REFRESH_MS = 1000;
+
+export class McastChannel implements Channel {
+  readonly mtu: number;
+  readonly payloadLimit: number;
+  readonly counters = newCounters();
+  onReceive: (payload: Buffer) => void = () => undefined;
+  private socket: Socket | undefined;
+  private buffers: SocketBuffers = {};
+  private readonly group: string;
+  private subnets = new BlockList();
+  private subnetsReadAt = 0;
+
+  constructor(
+    readonly config: LinkConfig,
+    mtu = readMtu(config.interface),
+  ) {
+    if (config.address === undefined) throw channelError(config, 'no multicast group address');
+    if (config.family === 'ipv4' && config.ipv4Interface === undefined) throw channelError(config, 'no IPv4_interface');
+    this.mtu = mtu;
+    this.payloadLimit = payloadLimitFor('multicast', mtu);
+    this.group = scoped(config.family, config.address, config.interface);
+  }
+
+  /** IPv4: the `IPv4_interface` address; IPv6: `::%ifname` (libuv takes the scope as index). */
+  private get localInterface(): string {
+    return this.config.family === 'ipv4' ? this.config.ipv4Interface! : `::%${this.config.interface}`;
+  }
+
+  async open(): Promise<void> {
+    const c = this.config;
+    const socket = createSocket({ type: c.family === 'ipv6' ? 'udp6' : 'udp4', reuseAddr: true });
+    socket.on('message', (msg, rinfo) => this.message(msg, rinfo));
+    socket.on('error', () => this.counters.errorRecv++);
+    try {
+      await bindDgram(socket, c.port, this.group);
+      socket.addMembership(this.group, this.localInterface);
+      socket.setMulticastInterface(this.localInterface);
+      socket.setMulticastLoopback(false);
+      socket.setMulticastTTL(1);
+    } catch (e) {
+      socket.close();
+      throw channelError(c, `multicast ${c.address}:${c.port}`, e);
+    }
+    this.buffers = applyDgramBuffers(socket, c);
+    this.socket = socket;
+    this.readSubnets();
+  }
+
+  private readSubnets(): void {
+    const list = new BlockList();
+    for (const a of networkInterfaces()[this.config.interface] ?? []) {
+      if (a.cidr === null) continue;
+      const [net, prefix] = a.cidr.split('/');
+      list.addSubnet(unscoped(net!), Number(prefix), a.family === 'IPv6' ? 'ipv6' : 'ipv4');
+    }
+    this.subnets = list;
+    this.subnetsReadAt = Date.now();
+  }
+
+  private onLink(address: string): boolean {
+    const type = this.config.family;
+    if (this.subnets.check(address, type)) return true;
+    if (Date.now() - this.subnetsReadAt < SUBNET_REFRESH_MS) return false;
+    this.readSubnets();
+    return this.subnets.check(address, type);
+  }
+
+  private message(msg: Buffer, rinfo: RemoteInfo): void {
+    if (!this.onLink(unscoped(rinfo.address))) {
+      this.counters.spoofed++;
+      return;
+    }
+    this.counters.bytesRecv += msg.length;
+    this.counters.packetsRecv++;
+    this.onReceive(msg);
+  }
+
+  send(payload: Buffer): void {
+    sendDatagram(this.socket, payload, this.config.port, this.group, this.counters);
+  }
+
+  socketBuffers(): SocketBuffers {
+    return this.buffers;
+  }
+
+  close(): void {
+    this.socket?.close();
+    this.socket = undefined;
+  }
+}

@@ -1,0 +1,112 @@
+/**
+ * `ctsyncd -C conf [-d]`: the daemon process (conntrackd main.c / run.c, shared/spec/
+ * conntrackd.md §5.3). It assembles the parts — log, lock file, kernel table, dedicated links,
+ * SyncEngine, control socket — starts them in that order and tears them down in reverse on
+ * SIGTERM/SIGINT or a KILL request.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { EngineConfig } from '../config/types.js';
+import { Multichannel } from '../channel/multichannel.js';
+import { ControlServer } from '../control/server.js';
+import { openKernelTable, type KernelTableOptions } from '../kernel/index.js';
+import { acquireLock, releaseLock } from '../lockfile.js';
+import { Logger } from '../log.js';
+import { EngineControlHandler } from './control-handler.js';
+import { SyncEngine } from './engine.js';
+
+export interface DaemonOptions {
+  daemonize: boolean;
+}
+
+/** Marks the re-executed child of `-d` (Node cannot fork: the daemon is a detached copy). */
+const DAEMON_CHILD = 'CTSYNCD_DAEMON_CHILD';
+
+/**
+ * Which kernel table the daemon drives: the real one (default), or with CTSYNCD_KERNEL=memory
+ * an in-process table (unprivileged demos and tests; nothing reaches the kernel).
+ */
+function kernelOptions(env: NodeJS.ProcessEnv): KernelTableOptions {
+  return env.CTSYNCD_KERNEL === 'memory' ? { kind: 'memory' } : { kind: 'netlink' };
+}
+
+/**
+ * `-d`: start a detached copy of this command without `-d` and return once its control
+ * socket answers, as conntrackd's parent returns after fork.
+ */
+async function daemonize(config: EngineConfig): Promise<number> {
+  const args = process.argv.slice(1).filter((a) => a !== '-d');
+  const child = spawn(process.execPath, args, {
+    detached: true,
+    stdio: 'ignore',
+    env: { ...process.env, [DAEMON_CHILD]: '1' },
+  });
+  child.unref();
+  for (let i = 0; i < 100; i++) {
+    if (existsSync(config.general.unixPath) && child.exitCode === null) return 0;
+    if (child.exitCode !== null) return 1;
+    await sleep(50);
+  }
+  return 1;
+}
+
+export async function runDaemon(config: EngineConfig, opts: DaemonOptions, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  if (opts.daemonize && env[DAEMON_CHILD] !== '1') return daemonize(config);
+  const log = new Logger({ file: config.general.logFile, syslog: config.general.syslog, console: !opts.daemonize && env[DAEMON_CHILD] !== '1' });
+  for (const w of config.warnings) log.warning(w);
+  if (config.sync === undefined) {
+    log.error('ctsyncd needs a Sync section: statistics-only mode is not supported');
+    return 1;
+  }
+  acquireLock(config.general.lockFile);
+  const kernel = kernelOptions(env);
+  const links = new Multichannel(config.sync.links, { log });
+  let engine: SyncEngine | undefined;
+  let server: ControlServer | undefined;
+  let stopping: Promise<void> | undefined;
+  let resolveDone: (status: number) => void = () => undefined;
+  const done = new Promise<number>((r) => (resolveDone = r));
+
+  const shutdown = (): Promise<void> => {
+    stopping ??= (async () => {
+      log.notice('---- shutdown received ----');
+      await server?.close();
+      await engine?.stop();
+      links.close();
+      releaseLock(config.general.lockFile);
+      resolveDone(0);
+    })();
+    return stopping;
+  };
+
+  try {
+    engine = new SyncEngine(config, {
+      openKernel: () => openKernelTable(kernel),
+      transport: links,
+      log,
+      links: () => links.stats(),
+    });
+    links.onReceive = engine.receive;
+    engine.onActiveLink = (link: number) => links.setActive(link);
+    await links.open();
+    await engine.start();
+    server = new ControlServer({
+      path: config.general.unixPath,
+      handler: new EngineControlHandler(engine),
+      onKill: () => void shutdown(),
+      onError: (e) => log.error(`control request failed: ${e instanceof Error ? e.message : String(e)}`),
+    });
+    await server.listen();
+  } catch (e) {
+    await server?.close();
+    await engine?.stop();
+    links.close();
+    releaseLock(config.general.lockFile);
+    throw e;
+  }
+  process.once('SIGTERM', () => void shutdown());
+  process.once('SIGINT', () => void shutdown());
+  log.notice(`initialization completed (${kernel.kind} kernel table)`);
+  return done;
+}

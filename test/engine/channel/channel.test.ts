@@ -1,0 +1,156 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import type { Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { isCtsyncError } from '../../../src/common/errors.js';
+import type { LinkConfig } from '../../../src/engine/config/types.js';
+import { payloadLimitFor, readMtu } from '../../../src/engine/channel/channel.js';
+import { ErrorQueue } from '../../../src/engine/channel/error-queue.js';
+import { SysfsLinkMonitor, linkStatus } from '../../../src/engine/channel/link-monitor.js';
+import { TcpChannel } from '../../../src/engine/channel/tcp.js';
+import { UdpChannel } from '../../../src/engine/channel/udp.js';
+
+const sysfs = mkdtempSync(join(tmpdir(), 'ctsync-sysfs-'));
+afterAll(() => rmSync(sysfs, { recursive: true, force: true }));
+
+function fakeDev(name: string, files: Record<string, string>): void {
+  mkdirSync(join(sysfs, name), { recursive: true });
+  for (const [f, v] of Object.entries(files)) writeFileSync(join(sysfs, name, f), `${v}\n`);
+}
+
+describe('MTU and payload limit (§1.1)', () => {
+  it('reads the MTU and subtracts 28 (UDP, multicast) or 40 (TCP)', () => {
+    fakeDev('sync0', { mtu: '9000' });
+    const mtu = readMtu('sync0', sysfs);
+    expect(mtu).toBe(9000);
+    expect(payloadLimitFor('udp', mtu)).toBe(8972);
+    expect(payloadLimitFor('multicast', 1500)).toBe(1472);
+    expect(payloadLimitFor('tcp', 1500)).toBe(1460);
+  });
+
+  it('a missing interface is ENGINE_CHANNEL with conntrackd’s sentence', () => {
+    let err: unknown;
+    try {
+      readMtu('nosuch0', sysfs);
+    } catch (e) {
+      err = e;
+    }
+    expect(isCtsyncError(err, 'ENGINE_CHANNEL')).toBe(true);
+    expect((err as Error).message).toMatch(/^can't open channel socket/);
+  });
+
+  it('the real lo MTU gives UDP and TCP channel limits', () => {
+    const lo = readMtu('lo');
+    const base: LinkConfig = { kind: 'udp', isDefault: false, family: 'ipv4', destination: '127.0.0.1', port: 1, interface: 'lo', checksum: true, errorQueueLength: 4 };
+    expect(new UdpChannel(base).payloadLimit).toBe(lo - 28);
+    expect(new TcpChannel({ ...base, kind: 'tcp' }).payloadLimit).toBe(lo - 40);
+  });
+});
+
+describe('link status (§5.4)', () => {
+  it('RUNNING / NO-CARRIER / DOWN from flags and operstate', async () => {
+    fakeDev('a0', { flags: '0x1003', operstate: 'up' });
+    fakeDev('b0', { flags: '0x1003', operstate: 'lowerlayerdown' });
+    fakeDev('c0', { flags: '0x1002', operstate: 'down' });
+    const m = new SysfsLinkMonitor(10, sysfs);
+    let changes = 0;
+    m.start(['a0', 'b0', 'c0', 'gone0'], () => changes++);
+    expect(['a0', 'b0', 'c0', 'gone0'].map((d) => linkStatus(m.flags(d)))).toEqual(['RUNNING', 'NO-CARRIER', 'DOWN', 'DOWN']);
+    fakeDev('a0', { flags: '0x1002', operstate: 'down' });
+    await new Promise((r) => setTimeout(r, 60));
+    m.stop();
+    expect(changes).toBe(1);
+    expect(linkStatus(m.flags('a0'))).toBe('DOWN');
+  });
+});
+
+describe('error queue (§4.4)', () => {
+  it('keeps the newest ErrorQueueLength payloads and drains oldest first', () => {
+    const q = new ErrorQueue(2);
+    for (const s of ['1', '2', '3']) q.push(Buffer.from(s));
+    expect(q.stats()).toEqual({ name: 'errorq', current: 2, max: 2, noSpace: 1 });
+    const out: string[] = [];
+    expect(q.drain((p) => (out.push(String(p)), out.length < 1))).toBe(false);
+    expect(q.drain((p) => (out.push(String(p)), true))).toBe(true);
+    expect(out).toEqual(['2', '2', '3']);
+  });
+});
+
+describe('TcpChannel on loopback', () => {
+  it('queues while the peer is away, retries the queue before newer data, reconnects', async () => {
+    const port = 20000 + (process.pid % 20000);
+    const link: LinkConfig = {
+      kind: 'tcp', isDefault: false, family: 'ipv4', address: '127.0.0.1', destination: '127.0.0.1', port, interface: 'lo', checksum: true, errorQueueLength: 2,
+    };
+    // Our channel listens on the same port it connects to: its client reaches its own server.
+    const ch = new TcpChannel(link, 1500);
+    const got: string[] = [];
+    ch.onReceive = (p) => got.push(p.toString());
+    await ch.open();
+    expect(ch.tcpState()).toEqual({ server: false, client: false });
+    // Before the first connect completes, sends fail and are queued (2 max: '1' dropped).
+    for (const s of ['1', '2', '3']) ch.send(Buffer.from(s));
+    expect(ch.counters.errorSend).toBe(3);
+    expect(ch.errorq.stats()).toMatchObject({ current: 2, noSpace: 1 });
+    const deadline = Date.now() + 3000;
+    while (got.join('') !== '23' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(got.join('')).toBe('23');
+    ch.send(Buffer.from('4'));
+    while (!got.join('').endsWith('4') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(got.join('')).toBe('234');
+    expect(ch.tcpState()).toEqual({ server: true, client: true });
+    expect(ch.counters).toMatchObject({ packetsSent: 3, bytesSent: 3, bytesRecv: 3 });
+    ch.close();
+  });
+
+  it('a new connection replaces the current one; reconnects at most once per second', async () => {
+    const port = 20001 + (process.pid % 20000);
+    const peer = createServer();
+    const accepted: Socket[] = [];
+    peer.on('connection', (s) => accepted.push(s));
+    await new Promise<void>((r) => peer.listen(port + 1, '127.0.0.1', r));
+    const link: LinkConfig = {
+      kind: 'tcp', isDefault: false, family: 'ipv4', address: '127.0.0.2', destination: '127.0.0.1', port: port + 1, interface: 'lo', checksum: true, errorQueueLength: 8,
+    };
+    const ch = new TcpChannel(link, 1500);
+    try {
+      await ch.open();
+      const until = (f: () => boolean) =>
+        new Promise<void>((resolve, reject) => {
+          const t0 = Date.now();
+          const i = setInterval(() => {
+            if (f()) (clearInterval(i), resolve());
+            else if (Date.now() - t0 > 4000) (clearInterval(i), reject(new Error('timeout')));
+          }, 10);
+        });
+      await until(() => accepted.length === 1 && ch.tcpState().client);
+      const t0 = Date.now();
+      accepted[0]!.destroy();
+      await until(() => accepted.length === 2);
+      expect(Date.now() - t0).toBeGreaterThanOrEqual(900);
+      expect(accepted[1]!.remoteAddress).toBe('127.0.0.2');
+      // Our server takes one peer at a time: a second client replaces the first.
+      const { createConnection } = await import('node:net');
+      const c1 = createConnection({ host: '127.0.0.2', port: port + 1, localAddress: '127.0.0.1' });
+      await until(() => ch.tcpState().server);
+      const c2 = createConnection({ host: '127.0.0.2', port: port + 1, localAddress: '127.0.0.1' });
+      const c1closed = new Promise((r) => c1.once('close', r));
+      await c1closed;
+      c2.write('hi');
+      const got: string[] = [];
+      ch.onReceive = (p) => got.push(String(p));
+      await until(() => got.join('') === 'hi');
+      c2.destroy();
+      // A connection from another address is refused and counted.
+      const bad = createConnection({ host: '127.0.0.2', port: port + 1, localAddress: '127.0.0.3' });
+      await new Promise((r) => bad.once('close', r));
+      expect(ch.counters.spoofed).toBe(1);
+    } finally {
+      ch.close();
+      for (const s of accepted) s.destroy();
+      peer.close();
+    }
+  });
+});
