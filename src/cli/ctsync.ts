@@ -7,12 +7,14 @@
 import { CtsyncError } from '../common/errors.js';
 import { registerConfigCommands } from '../configd/commands.js';
 import { registerVrrpCommands } from '../vrrp-hooks/commands.js';
+import { registerOpmodeCommands } from '../opmode/commands.js';
 import { DEFAULT_STATE_DIR } from '../configd/session.js';
 import { childNames, ROOT_SCHEMA } from '../configd/schema.js';
 import { findCommand, nextWords, registeredCommands, type CliContext, type CliIo } from './registry.js';
 
 registerConfigCommands();
 registerVrrpCommands();
+registerOpmodeCommands();
 
 const processIo: CliIo = {
   out: (text) => process.stdout.write(text.endsWith('\n') || text === '' ? text : `${text}\n`),
@@ -44,7 +46,9 @@ function isConfigShow(args: string[]): boolean {
 
 /** The words valid after the longest known prefix of `argv`. */
 function validNextWords(argv: string[]): string[] {
-  for (let n = argv.length - 1; n >= 1; n--) {
+  // After a bare `show` come both the config tree's top nodes and the op-mode words.
+  const lowest = argv[0] === 'show' ? 2 : 1;
+  for (let n = argv.length - 1; n >= lowest; n--) {
     const words = nextWords(argv.slice(0, n));
     if (words.length > 0) return words;
   }

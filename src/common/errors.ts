@@ -29,6 +29,8 @@ export const ERROR_CODES = {
   OPMODE_UNKNOWN_COMMAND: 'the words do not name an op-mode command',
   OPMODE_PERMISSION: 'permission denied',
   OPMODE_UNAVAILABLE: 'data is not available (yet)',
+  OPMODE_ABORTED: 'the operator declined a confirmation',
+  OPMODE_ACTION_FAILED: 'a step of a reset or restart failed',
   // vrrp-hooks
   HOOK_USAGE: 'unknown transition or missing argument',
   HOOK_ENGINE_DOWN: 'the engine is down and cannot be started',

@@ -12,7 +12,7 @@ import type { HookState } from './group-state.js';
 import { FailoverGuard } from './guard.js';
 import { failoverStateFile, writeFailoverState } from './state-file.js';
 import { Syslog } from './syslog.js';
-import { DEFAULT_RUN_DIR, runOnce, type TransitionLockOptions } from './transition-lock.js';
+import { DEFAULT_LOCK_DIR, runOnce, type TransitionLockOptions } from './transition-lock.js';
 import { runTransition, type TransitionDeps, type TransitionResult } from './transitions.js';
 
 const USAGE = 'Usage: ctsync vrrp-hook {master|backup|fault} <sync-group>';
@@ -77,7 +77,7 @@ export async function vrrpHookMain(argv: string[], env: NodeJS.ProcessEnv = proc
       out(USAGE);
       return 1;
     }
-    await transitionOnce(state, group, await transitionDeps(log, env), { dir: env.CTSYNC_RUN_DIR || DEFAULT_RUN_DIR });
+    await transitionOnce(state, group, await transitionDeps(log, env), { dir: env.CTSYNC_LOCK_DIR || DEFAULT_LOCK_DIR });
     return 0;
   } catch (e) {
     if (!isCtsyncError(e)) throw e;

@@ -5,15 +5,16 @@
  * owner's pid so a crashed owner's lock is taken over) and consult a record of the last
  * transition: the same state again within `windowMs` is a duplicate.
  */
-import { mkdir, open, readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CtsyncError } from '../common/errors.js';
+import { createPidLock, pidLockOwner, processAlive } from '../common/pid-lock.js';
 import type { HookState } from './group-state.js';
 
-export const DEFAULT_RUN_DIR = '/run/ctsync';
+export const DEFAULT_LOCK_DIR = '/run/ctsync';
 
 export interface TransitionLockOptions {
-  /** Where the lock and record live; default env CTSYNC_RUN_DIR or /run/ctsync. */
+  /** Where the lock and record live; default env CTSYNC_LOCK_DIR or /run/ctsync. */
   dir?: string;
   /** Same state again within this window is a duplicate (default 10 s). */
   windowMs?: number;
@@ -30,29 +31,12 @@ interface LastTransition {
 
 export type Once<T> = { ran: true; value: T } | { ran: false; last: LastTransition };
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 async function acquire(lock: string, waitMs: number): Promise<void> {
   const deadline = Date.now() + waitMs;
-  for (;;) {
-    try {
-      const fh = await open(lock, 'wx', 0o644);
-      await fh.writeFile(`${process.pid}\n`);
-      await fh.close();
-      return;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-    }
-    const owner = Number.parseInt(await readFile(lock, 'utf8').catch(() => ''), 10);
-    // An empty file is an owner between open and write: wait, do not steal.
-    if (Number.isInteger(owner) && owner > 0 && !alive(owner)) {
+  while (!createPidLock(lock)) {
+    const owner = pidLockOwner(lock);
+    // No pid yet is an owner between open and write: wait, do not steal.
+    if (owner !== undefined && !processAlive(owner)) {
       await unlink(lock).catch(() => undefined);
       continue;
     }
@@ -76,7 +60,7 @@ export function transitionPaths(group: string, dir: string): { lock: string; rec
 
 /** Run `fn` for (group, state) unless the same transition just ran or is running. */
 export async function runOnce<T>(group: string, state: HookState, fn: () => Promise<T>, opts: TransitionLockOptions = {}): Promise<Once<T>> {
-  const dir = opts.dir ?? (process.env.CTSYNC_RUN_DIR || DEFAULT_RUN_DIR);
+  const dir = opts.dir ?? (process.env.CTSYNC_LOCK_DIR || DEFAULT_LOCK_DIR);
   const now = opts.now ?? Date.now;
   const { lock, record } = transitionPaths(group, dir);
   await mkdir(dir, { recursive: true });

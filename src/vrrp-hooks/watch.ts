@@ -11,7 +11,7 @@ import { stdout, transitionDeps, transitionOnce, type Out } from './hook.js';
 import { DEFAULT_KEEPALIVED_CONF, syncGroupMembers } from './keepalived-conf.js';
 import { KeepalivedWatcher, type WatcherOptions } from './keepalived-dbus.js';
 import { Syslog } from './syslog.js';
-import { DEFAULT_RUN_DIR, type TransitionLockOptions } from './transition-lock.js';
+import { DEFAULT_LOCK_DIR, type TransitionLockOptions } from './transition-lock.js';
 import type { TransitionDeps, TransitionResult } from './transitions.js';
 
 export interface SyncGroupWatch {
@@ -71,7 +71,7 @@ export async function vrrpWatchMain(argv: string[], env: NodeJS.ProcessEnv = pro
     const members = listed
       ? listed.split(',').filter(Boolean)
       : syncGroupMembers(await readFile(option(argv, '--keepalived-conf') ?? DEFAULT_KEEPALIVED_CONF, 'utf8'), group);
-    const watch = watchSyncGroup(group, { members }, await transitionDeps(log, env), { dir: env.CTSYNC_RUN_DIR || DEFAULT_RUN_DIR });
+    const watch = watchSyncGroup(group, { members }, await transitionDeps(log, env), { dir: env.CTSYNC_LOCK_DIR || DEFAULT_LOCK_DIR });
     await new Promise<void>((resolve) => {
       process.once('SIGTERM', resolve);
       process.once('SIGINT', resolve);

@@ -62,7 +62,6 @@ describe.skipIf(reason !== '')(`channels ↔ conntrackd 1.4.7${reason ? ` (skipp
   afterAll(async () => {
     await Promise.all(peers.map((p) => p.quit()));
     await cleanup();
-    built?.remove();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 

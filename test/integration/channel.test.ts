@@ -60,7 +60,6 @@ describe.skipIf(!ns.ok)(`channels between namespaces${ns.ok ? '' : ` (skipped: $
   afterAll(async () => {
     await Promise.all(peers.map((p) => p.quit()));
     await cleanup();
-    built?.remove();
   });
 
   async function exchange(la: LinkConfig[], lb: LinkConfig[]): Promise<[ChannelPeer, ChannelPeer]> {

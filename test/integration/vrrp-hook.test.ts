@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanup, Netns, skipNote, skipReason, veth, waitFor } from '../helpers/netns.js';
 import { STALE_LOCK_WARNING } from '../../src/vrrp-hooks/engine-process.js';
-import { buildHooks, type BuiltHooks } from '../vrrp-hooks/build-hooks.js';
+import { CTSYNC } from '../helpers/programs.js';
 
 const reason = skipReason(['conntrackd', 'conntrack', 'nft', 'logger', 'python3']);
 
@@ -52,7 +52,6 @@ General {
 
 describe.skipIf(reason !== '')(`vrrp-hook with a real conntrackd${skipNote(reason)}`, () => {
   let dir: string;
-  let hooks: BuiltHooks;
   let fw1: Netns;
   let fw2: Netns;
   let syslogd: ChildProcess;
@@ -69,18 +68,17 @@ describe.skipIf(reason !== '')(`vrrp-hook with a real conntrackd${skipNote(reaso
     fw2.try('env', [
       `CTSYNC_ENGINE_CONF=${conf('fw2')}`,
       `CTSYNC_FAILOVER_STATE_FILE=${join(dir, 'failover-state')}`,
-      `CTSYNC_RUN_DIR=${join(dir, 'run')}`,
+      `CTSYNC_LOCK_DIR=${join(dir, 'run')}`,
       `CTSYNC_SYSLOG_SOCKET=${join(dir, 'log.sock')}`,
       'CTSYNC_ENGINE_CMD=conntrackd',
       ...Object.entries(env).map(([k, v]) => `${k}=${v}`),
-      ...hooks.argv,
-      'hook',
+      ...CTSYNC,
+      'vrrp-hook',
       ...args,
     ]);
   const log = async (node: string) => (await readFile(join(dir, `${node}.log`), 'utf8').catch(() => '')).split('\n');
 
   beforeAll(async () => {
-    hooks = buildHooks();
     dir = await mkdtemp(join(tmpdir(), 'ctsync-vrrp-hook-'));
     // A syslog socket of our own: the hook's lines are checked as a syslog daemon gets them.
     syslogd = spawn('python3', ['-u', '-c', [
@@ -111,7 +109,6 @@ describe.skipIf(reason !== '')(`vrrp-hook with a real conntrackd${skipNote(reaso
   afterAll(async () => {
     syslogd?.kill();
     await cleanup();
-    hooks?.remove();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 

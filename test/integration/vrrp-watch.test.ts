@@ -17,7 +17,7 @@ import { unixEngineControl } from '../../src/vrrp-hooks/engine-control.js';
 import type { GroupState, HookState } from '../../src/vrrp-hooks/group-state.js';
 import { FailoverGuard } from '../../src/vrrp-hooks/guard.js';
 import { watchSyncGroup, type SyncGroupWatch } from '../../src/vrrp-hooks/watch.js';
-import { buildHooks, type BuiltHooks } from '../vrrp-hooks/build-hooks.js';
+import { CTSYNC } from '../helpers/programs.js';
 
 const reason = skipReason(['keepalived', 'dbus-daemon', 'conntrackd', 'nft']);
 
@@ -92,7 +92,6 @@ General {
 
 describe.skipIf(reason !== '')(`vrrp-watch with real keepalived and D-Bus${skipNote(reason)}`, () => {
   let dir: string;
-  let hooks: BuiltHooks;
   let fw1: Netns;
   let fw2: Netns;
   const ka = new Map<string, ChildProcess>();
@@ -124,7 +123,6 @@ describe.skipIf(reason !== '')(`vrrp-watch with real keepalived and D-Bus${skipN
   const commits = async () => (await readFile(join(dir, 'fw2.ctd.log'), 'utf8')).split('\n').filter((l) => l.includes('committing all external caches')).length;
 
   beforeAll(async () => {
-    hooks = buildHooks();
     dir = await mkdtemp(join(tmpdir(), 'ctsync-vrrp-watch-'));
     fw1 = new Netns('kw1');
     fw2 = new Netns('kw2');
@@ -139,12 +137,12 @@ describe.skipIf(reason !== '')(`vrrp-watch with real keepalived and D-Bus${skipN
     const env = [
       `CTSYNC_ENGINE_CONF=${join(dir, 'fw2.conntrackd.conf')}`,
       `CTSYNC_FAILOVER_STATE_FILE=${join(dir, 'failover-state')}`,
-      `CTSYNC_RUN_DIR=${join(dir, 'run')}`,
+      `CTSYNC_LOCK_DIR=${join(dir, 'run')}`,
       `CTSYNC_SYSLOG_SOCKET=${join(dir, 'no-syslog')}`,
     ];
     // keepalived's notify line: the hook as a program, its runs recorded.
     const notify = join(dir, 'notify.sh');
-    await writeFile(notify, `#!/bin/sh\necho "$@" >> ${dir}/notify.log\nexec env ${env.join(' ')} ${hooks.argv.join(' ')} hook "$@" >> ${dir}/notify.log 2>&1\n`);
+    await writeFile(notify, `#!/bin/sh\necho "$@" >> ${dir}/notify.log\nexec env ${env.join(' ')} ${CTSYNC.join(' ')} vrrp-hook "$@" >> ${dir}/notify.log 2>&1\n`);
     chmodSync(notify, 0o700);
     await writeFile(join(dir, 'fw1.keepalived.conf'), keepalivedConf('fw1', 150));
     await writeFile(join(dir, 'fw2.keepalived.conf'), keepalivedConf('fw2', 100, notify));
@@ -189,7 +187,6 @@ describe.skipIf(reason !== '')(`vrrp-watch with real keepalived and D-Bus${skipN
     await watch?.stop();
     for (const c of ka.values()) await stop(c);
     await cleanup();
-    hooks?.remove();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 

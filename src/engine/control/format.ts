@@ -5,7 +5,7 @@
  * conntrackd 1.4.7 prints: the printf widths are reproduced by `u12`/`u20`.
  */
 import type { Conntrack, CtTuple, Expectation } from '../model/conntrack.js';
-import { IPPROTO, IPS, TCP_STATE_NAMES } from '../model/conntrack.js';
+import { IPPROTO, IPS, TCP_STATE_NAMES, l4ProtoName } from '../model/conntrack.js';
 import type {
   BypassStats,
   CacheStats,
@@ -226,19 +226,6 @@ export function formatProcessStats(children: readonly ChildProcessInfo[]): strin
 
 // ---- cache dumps (-i / -e) -----------------------------------------------------------------
 
-const L4_NAMES: Record<number, string> = {
-  [IPPROTO.ICMP]: 'icmp',
-  2: 'igmp',
-  [IPPROTO.TCP]: 'tcp',
-  [IPPROTO.UDP]: 'udp',
-  [IPPROTO.DCCP]: 'dccp',
-  [IPPROTO.GRE]: 'gre',
-  [IPPROTO.ICMPV6]: 'icmpv6',
-  [IPPROTO.SCTP]: 'sctp',
-  [IPPROTO.UDPLITE]: 'udplite',
-};
-const l4Name = (p: number): string => L4_NAMES[p] ?? 'unknown';
-
 const SCTP_STATE_NAMES = [
   'NONE', 'CLOSED', 'COOKIE_WAIT', 'COOKIE_ECHOED', 'ESTABLISHED', 'SHUTDOWN_SENT',
   'SHUTDOWN_RECD', 'SHUTDOWN_ACK_SENT', 'HEARTBEAT_SENT', 'HEARTBEAT_ACKED',
@@ -281,7 +268,7 @@ export interface DumpSuffix {
  * the suffixes, then a newline.
  */
 export function formatConntrackLine(ct: Conntrack, suffix: DumpSuffix = {}): string {
-  const w: string[] = [`${l4Name(ct.orig.proto).padEnd(8)} ${ct.orig.proto}`];
+  const w: string[] = [`${l4ProtoName(ct.orig.proto).padEnd(8)} ${ct.orig.proto}`];
   const state = stateName(ct);
   if (state !== undefined) w.push(state);
   w.push(...tupleWords(ct.orig));
@@ -320,7 +307,7 @@ function xmlDirection(dir: 'original' | 'reply', t: CtTuple | undefined, packets
   const counters = packets !== undefined ? `<counters><packets>${packets}</packets><bytes>${bytes}</bytes></counters>` : '';
   return (
     `<meta direction="${dir}"><layer3 ${L3_XML[t.l3]}><src>${t.src}</src><dst>${t.dst}</dst></layer3>` +
-    `<layer4 protonum="${t.proto}" protoname="${l4Name(t.proto)}">${l4}</layer4>${counters}</meta>`
+    `<layer4 protonum="${t.proto}" protoname="${l4ProtoName(t.proto)}">${l4}</layer4>${counters}</meta>`
   );
 }
 

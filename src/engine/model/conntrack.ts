@@ -183,3 +183,20 @@ export interface ExpEvent {
   exp: Expectation;
   portId: number;
 }
+
+/** Layer-4 protocol names as libnetfilter_conntrack prints them (`tcp`, `icmpv6`, ...). */
+export const L4_PROTO_NAMES: Readonly<Record<number, string>> = {
+  [IPPROTO.ICMP]: 'icmp',
+  2: 'igmp',
+  [IPPROTO.TCP]: 'tcp',
+  [IPPROTO.UDP]: 'udp',
+  [IPPROTO.DCCP]: 'dccp',
+  [IPPROTO.GRE]: 'gre',
+  [IPPROTO.ICMPV6]: 'icmpv6',
+  [IPPROTO.SCTP]: 'sctp',
+  [IPPROTO.UDPLITE]: 'udplite',
+};
+
+export function l4ProtoName(proto: number): string {
+  return L4_PROTO_NAMES[proto] ?? 'unknown';
+}

@@ -1,20 +1,17 @@
 /**
- * Runs channel peers inside test namespaces: compiles src/engine/channel and src/engine/wire
- * (and what they import) to a private directory, then spawns peer.mjs through Netns.spawn.
- * The output goes under node_modules/.cache; remove() deletes it.
+ * Runs channel peers inside test namespaces: peer.mjs, on the compiled tree (dist/, built once
+ * by the tests' global setup), through Netns.spawn.
  */
-import { spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import type { LinkConfig } from '../../../src/engine/config/types.js';
 import type { Netns } from '../../helpers/netns.js';
 import { waitFor } from '../../helpers/netns.js';
+import { ROOT } from '../../helpers/programs.js';
 
-const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../..');
 const PEER = join(ROOT, 'test/engine/channel/peer.mjs');
+const DIST = join(ROOT, 'dist');
 
 export interface PeerEvent {
   ev: 'ready' | 'recv' | 'log' | 'stats';
@@ -66,36 +63,9 @@ export class ChannelPeer {
 }
 
 export interface BuiltChannels {
-  /** Compiled src/ root. */
-  dist: string;
   start(ns: Netns, links: LinkConfig[]): ChannelPeer;
-  remove(): void;
 }
 
 export function buildChannels(): BuiltChannels {
-  const out = join(ROOT, 'node_modules/.cache', `ctsync-channel-${process.pid}`);
-  mkdirSync(out, { recursive: true });
-  const tsconfig = join(out, 'tsconfig.json');
-  writeFileSync(
-    tsconfig,
-    JSON.stringify({
-      extends: join(ROOT, 'tsconfig.json'),
-      compilerOptions: { rootDir: join(ROOT, 'src'), outDir: join(out, 'js'), sourceMap: false, noEmit: false },
-      include: [],
-      files: [join(ROOT, 'src/engine/channel/multichannel.ts'), join(ROOT, 'src/engine/wire/index.ts')],
-    }),
-  );
-  const dist = join(out, 'js');
-  // Type errors elsewhere in the tree (other work in progress) do not stop the emit: only a
-  // missing output is fatal.
-  const tsc = spawnSync(join(ROOT, 'node_modules/.bin/tsc'), ['-p', tsconfig], { encoding: 'utf8' });
-  if (!existsSync(join(dist, 'engine/channel/multichannel.js'))) {
-    rmSync(out, { recursive: true, force: true });
-    throw new Error(`cannot compile the channels: ${tsc.stdout}${tsc.stderr}`);
-  }
-  return {
-    dist,
-    start: (ns, links) => new ChannelPeer(ns.spawn(process.execPath, [PEER, dist, JSON.stringify(links)])),
-    remove: () => rmSync(out, { recursive: true, force: true }),
-  };
+  return { start: (ns, links) => new ChannelPeer(ns.spawn(process.execPath, [PEER, DIST, JSON.stringify(links)])) };
 }
