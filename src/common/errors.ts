@@ -12,6 +12,7 @@ export const ERROR_CODES = {
   CONFIG_COMMIT_LOCKED: 'another commit holds the lock',
   CONFIG_LOAD_FAILED: 'a config file could not be read or parsed',
   CONFIG_STATE_CORRUPT: 'a stored config file is not valid',
+  CONFIG_APPLY_FAILED: 'the engine did not start on the rendered configuration',
   // native / kernel
   KERNEL_PERMISSION: 'the kernel table needs root or CAP_NET_ADMIN',
   KERNEL_ADDON_MISSING: 'the ctnetlink addon is not built',
@@ -35,6 +36,9 @@ export const ERROR_CODES = {
   HOOK_USAGE: 'unknown transition or missing argument',
   HOOK_ENGINE_DOWN: 'the engine is down and cannot be started',
   HOOK_BUSY: 'another transition of the sync-group is still running',
+  // demo
+  DEMO_USAGE: 'a demo option is not valid',
+  DEMO_STEP_FAILED: 'a step of the demo failed or did not finish in time',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

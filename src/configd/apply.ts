@@ -1,10 +1,15 @@
 /**
  * apply (shared/spec/vyos.md §2.3): put the rendered files in place (or remove them on
- * delete), then tell the engine. Files first, engine second, as VyOS does; the engine step
- * is one interface so the engine issue plugs start/reload/stop in here.
+ * delete), then bring the engine in line: started or restarted when its config changed or it
+ * is not running (conntrackd has no reload: VyOS's reload-or-restart restarts it), stopped
+ * when the service is deleted. If the engine does not come up on the new files, the old
+ * files go back and the old engine is started again, so a failed commit changes nothing.
  */
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { CtsyncError } from '../common/errors.js';
 import { removeFileDurable, writeFileAtomic } from './atomic-file.js';
+import { EngineService } from '../engine/service.js';
 import type { RenderedFiles } from './generate.js';
 
 /** Where rendered files go (env CTSYNC_RUN_DIR, CTSYNC_KEEPALIVED_DIR). */
@@ -20,28 +25,48 @@ export function renderPaths(env: NodeJS.ProcessEnv = process.env): RenderPaths {
   };
 }
 
-/** The sync daemon's lifecycle as a commit sees it. */
-export interface EngineService {
-  /** conntrack-sync is configured: start the daemon, or make it re-read `confFile`. */
-  startOrReload(confFile: string): void;
-  /** conntrack-sync was deleted. */
-  stop(): void;
+/** The sync daemon as a commit drives it (src/engine/service.ts implements it for ctsyncd). */
+export interface Engine {
+  alive(): Promise<boolean>;
+  /** Start it and wait until it answers; false if it did not come up. */
+  start(log: (line: string) => void): Promise<boolean>;
+  stop(): Promise<void>;
 }
 
-/** Until the engine exists (a later issue), apply stops after writing the files. */
-export const filesOnlyEngine: EngineService = {
-  startOrReload: () => undefined,
-  stop: () => undefined,
-};
+/** The engine a config file names (its control socket and lock file are read from it). */
+export type EngineAt = (confFile: string) => Engine;
+
+const FILES_ONLY: Engine = { alive: async () => true, start: async () => true, stop: async () => undefined };
+
+/** ctsyncd, or CTSYNC_ENGINE_CMD; `none` keeps a commit to its files (something else runs the engine). */
+export function engineFor(env: NodeJS.ProcessEnv = process.env): EngineAt {
+  return env.CTSYNC_ENGINE_CMD === 'none' ? () => FILES_ONLY : (conf) => EngineService.fromConf(conf, env);
+}
+
+function read(file: string): string | undefined {
+  return existsSync(file) ? readFileSync(file, 'utf8') : undefined;
+}
 
 function place(file: string, content: string | undefined): void {
   if (content === undefined) removeFileDurable(file);
   else writeFileAtomic(file, content);
 }
 
-export function apply(files: RenderedFiles, paths: RenderPaths, engine: EngineService): void {
+export async function apply(files: RenderedFiles, paths: RenderPaths, engineAt: EngineAt, log: (line: string) => void): Promise<void> {
+  const conf = paths.conntrackdConf;
+  const old = { conntrackd: read(conf), keepalived: read(paths.keepalivedConf) };
+  // The old file names the socket the running daemon answers on: bind to it before replacing it.
+  const running = old.conntrackd === undefined ? undefined : engineAt(conf);
+  if (files.conntrackd === old.conntrackd && (await running?.alive())) {
+    place(paths.keepalivedConf, files.keepalived);
+    return;
+  }
+  await running?.stop();
   place(paths.keepalivedConf, files.keepalived);
-  place(paths.conntrackdConf, files.conntrackd);
-  if (files.conntrackd === undefined) engine.stop();
-  else engine.startOrReload(paths.conntrackdConf);
+  place(conf, files.conntrackd);
+  if (files.conntrackd === undefined || (await engineAt(conf).start(log))) return;
+  place(paths.keepalivedConf, old.keepalived);
+  place(conf, old.conntrackd);
+  if (old.conntrackd !== undefined) await engineAt(conf).start(log);
+  throw new CtsyncError('CONFIG_APPLY_FAILED', `conntrack-sync engine did not start with the new configuration (${conf}): commit aborted`);
 }

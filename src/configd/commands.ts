@@ -2,13 +2,14 @@
  * The config-mode verbs of `ctsync` (VyOS session verbs on a persistent config): set, delete,
  * show [--commands], compare, commit [--dry-run], discard, save, load, help.
  */
+import { engineFor, renderPaths } from './apply.js';
 import { registerCommand, type CliContext } from '../cli/registry.js';
 import { CtsyncError } from '../common/errors.js';
 import { helpText } from './help.js';
 import { ConfigSession, NO_CHANGES } from './session.js';
 
 function session(ctx: CliContext): ConfigSession {
-  return new ConfigSession({ stateDir: ctx.stateDir });
+  return new ConfigSession({ stateDir: ctx.stateDir, paths: renderPaths(ctx.env), engine: engineFor(ctx.env), log: (line) => ctx.io.err(line) });
 }
 
 function needPath(verb: string, args: string[]): void {
@@ -55,9 +56,9 @@ export function registerConfigCommands(): void {
   registerCommand({
     words: ['commit'],
     summary: 'Verify, render and apply the candidate [--dry-run]',
-    run: (args, ctx) => {
+    run: async (args, ctx) => {
       const dryRun = args.includes('--dry-run');
-      const result = session(ctx).commit(dryRun);
+      const result = await session(ctx).commit(dryRun);
       if (dryRun) {
         if (result.files.conntrackd !== undefined) ctx.io.out(result.files.conntrackd);
       } else if (!result.changed) ctx.io.out(NO_CHANGES);

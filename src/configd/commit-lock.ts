@@ -12,8 +12,8 @@ import { createPidLock, pidLockOwner, processAlive } from '../common/pid-lock.js
 export const LOCK_FILE = 'commit.lock';
 export const COMMIT_LOCKED_MESSAGE = 'Commit already in progress';
 
-/** Run `fn` holding the state dir's lock. */
-export function withCommitLock<T>(stateDir: string, fn: () => T): T {
+/** Take the state dir's lock; returns its release. */
+function acquire(stateDir: string): () => void {
   mkdirSync(stateDir, { recursive: true });
   const file = path.join(stateDir, LOCK_FILE);
   if (!createPidLock(file)) {
@@ -23,9 +23,25 @@ export function withCommitLock<T>(stateDir: string, fn: () => T): T {
     rmSync(file, { force: true });
     if (!createPidLock(file)) throw new CtsyncError('CONFIG_COMMIT_LOCKED', COMMIT_LOCKED_MESSAGE);
   }
+  return () => rmSync(file, { force: true });
+}
+
+/** Run `fn` holding the state dir's lock. */
+export function withCommitLock<T>(stateDir: string, fn: () => T): T {
+  const release = acquire(stateDir);
   try {
     return fn();
   } finally {
-    rmSync(file, { force: true });
+    release();
+  }
+}
+
+/** Run `fn` holding the state dir's lock until its promise settles (a commit drives the engine). */
+export async function withCommitLockAsync<T>(stateDir: string, fn: () => Promise<T>): Promise<T> {
+  const release = acquire(stateDir);
+  try {
+    return await fn();
+  } finally {
+    release();
   }
 }

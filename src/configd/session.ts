@@ -8,9 +8,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { isDeepStrictEqual } from 'node:util';
 import path from 'node:path';
 import { CtsyncError } from '../common/errors.js';
-import { apply, filesOnlyEngine, renderPaths, type EngineService, type RenderPaths } from './apply.js';
+import { apply, engineFor, renderPaths, type EngineAt, type RenderPaths } from './apply.js';
 import { writeFileAtomic } from './atomic-file.js';
-import { withCommitLock } from './commit-lock.js';
+import { withCommitLock, withCommitLockAsync } from './commit-lock.js';
 import { formatCommands, formatCurly, parseConfigText } from './config-text.js';
 import { diffLines } from './diff.js';
 import { generate, liveRenderInputs, type RenderInputs, type RenderedFiles } from './generate.js';
@@ -27,7 +27,10 @@ export const EMPTY_PATH = 'Configuration under specified path is empty';
 export interface SessionOptions {
   stateDir: string;
   paths?: RenderPaths;
-  engine?: EngineService;
+  /** The sync daemon a commit starts, restarts or stops; ctsyncd by default. */
+  engine?: EngineAt;
+  /** Where a commit's warnings go (a stale engine lock file). */
+  log?: (line: string) => void;
   /** Kernel sizes, interfaces and hook; read live at commit time when absent. */
   renderInputs?: () => RenderInputs;
 }
@@ -40,13 +43,15 @@ export interface CommitResult {
 export class ConfigSession {
   readonly stateDir: string;
   private readonly paths: RenderPaths;
-  private readonly engine: EngineService;
+  private readonly engine: EngineAt;
+  private readonly log: (line: string) => void;
   private readonly renderInputs: () => RenderInputs;
 
   constructor(opts: SessionOptions) {
     this.stateDir = opts.stateDir;
     this.paths = opts.paths ?? renderPaths();
-    this.engine = opts.engine ?? filesOnlyEngine;
+    this.engine = opts.engine ?? engineFor();
+    this.log = opts.log ?? ((line) => process.stderr.write(`${line}\n`));
     this.renderInputs = opts.renderInputs ?? (() => liveRenderInputs(readKernelInterfaces()));
   }
 
@@ -141,8 +146,8 @@ export class ConfigSession {
    * `commit [--dry-run]`: validate, verify, render; then (unless dry) write the files and the
    * running config. Serialised by the commit lock.
    */
-  commit(dryRun = false): CommitResult {
-    const run = (): CommitResult => {
+  async commit(dryRun = false): Promise<CommitResult> {
+    const run = async (): Promise<CommitResult> => {
       const candidate = this.candidate();
       const changed = !isDeepStrictEqual(candidate, this.running());
       // VyOS: an unchanged candidate is not committed (nothing verified, nothing rewritten).
@@ -153,10 +158,10 @@ export class ConfigSession {
       verify(config, inputs.kernel);
       const files = generate(config, inputs);
       if (dryRun) return { changed, files };
-      apply(files, this.paths, this.engine);
+      await apply(files, this.paths, this.engine, this.log);
       this.write('running.json', candidate);
       return { changed, files };
     };
-    return dryRun ? run() : withCommitLock(this.stateDir, run);
+    return dryRun ? run() : withCommitLockAsync(this.stateDir, run);
   }
 }

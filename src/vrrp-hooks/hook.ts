@@ -3,11 +3,9 @@
  * (shared/spec/vyos.md §5.1-5.2). Exit 0 after a transition (failed steps are logged, as
  * VyOS does), 1 when refused: engine down, or an unknown state.
  */
-import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { isCtsyncError } from '../common/errors.js';
-import { engineEndpoints, unixEngineControl } from './engine-control.js';
-import { DEFAULT_ENGINE_CONF, engineCommand, startEngine } from './engine-process.js';
+import { DEFAULT_ENGINE_CONF, EngineService } from '../engine/service.js';
 import type { HookState } from './group-state.js';
 import { FailoverGuard } from './guard.js';
 import { failoverStateFile, writeFailoverState } from './state-file.js';
@@ -21,22 +19,20 @@ const USAGE = 'Usage: ctsync vrrp-hook {master|backup|fault} <sync-group>';
 export async function transitionDeps(log: (line: string) => void, env: NodeJS.ProcessEnv = process.env): Promise<TransitionDeps> {
   const conf = env.CTSYNC_ENGINE_CONF || DEFAULT_ENGINE_CONF;
   const stateFile = failoverStateFile(env);
-  let text: string;
+  let engine: EngineService;
   try {
-    text = await readFile(conf, 'utf8');
+    engine = EngineService.fromConf(conf, env);
   } catch {
     // Not configured: nothing to reach; the runner refuses as with a dead engine.
     return { engine: { request: () => Promise.reject(new Error(`${conf} missing`)) }, log, stateFile };
   }
-  const { unixPath, lockFile } = engineEndpoints(text);
-  const engine = unixEngineControl(unixPath);
   const guardMs = Number(env.CTSYNC_GUARD_TIMEOUT_MS || 10_000);
   return {
     engine,
     log,
     stateFile,
     guard: env.CTSYNC_GUARD === 'off' ? undefined : new FailoverGuard({ timeoutMs: guardMs, onTimeout: () => log('WARNING: fail-over guard lifted by its timeout') }),
-    startEngine: () => startEngine(engine, { command: engineCommand(env), conf, lockFile }, log),
+    startEngine: () => engine.start(log),
   };
 }
 

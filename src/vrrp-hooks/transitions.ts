@@ -14,8 +14,7 @@
  */
 import { hostname } from 'node:os';
 import { CtsyncError } from '../common/errors.js';
-import { REQUEST, type EngineControl, type RequestCode } from './engine-control.js';
-import { engineAlive } from './engine-process.js';
+import { REQUEST, type RequestCode } from '../engine/control/requests.js';
 import type { HookState } from './group-state.js';
 import type { FailoverGuard } from './guard.js';
 import { formatDate, writeFailoverState } from './state-file.js';
@@ -39,6 +38,21 @@ export const TRANSITIONS: Readonly<Record<HookState, readonly Step[]>> = {
   BACKUP: [request(REQUEST.RESET_TIMERS, '-t'), request(REQUEST.REQUEST_DUMP, '-n')],
   FAULT: [request(REQUEST.RESET_TIMERS, '-t')],
 };
+
+/** The engine as a transition drives it: its control socket (src/engine/service.ts). */
+export interface EngineControl {
+  /** Resolves with the reply text; rejects when the socket cannot be reached. */
+  request(code: RequestCode): Promise<string>;
+}
+
+async function engineAlive(engine: EngineControl): Promise<boolean> {
+  try {
+    await engine.request(REQUEST.STATS);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 export interface TransitionDeps {
   engine: EngineControl;

@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { EngineService } from '../../src/configd/apply.js';
+import type { Engine } from '../../src/configd/apply.js';
 import { COMMIT_LOCKED_MESSAGE, LOCK_FILE } from '../../src/configd/commit-lock.js';
 import { NO_DIFFERENCES } from '../../src/configd/diff.js';
 import { ConfigSession } from '../../src/configd/session.js';
@@ -12,12 +12,17 @@ import { CS, EXAMPLE_A, fakeKernel, fixture, inputs } from './helpers.js';
 const kernel = fakeKernel({ eth0: ['192.0.2.1/24'], eth1: ['198.51.100.1/24'] });
 let dir: string;
 let calls: string[];
+let engineFails = false;
 
 function session(): ConfigSession {
-  const engine: EngineService = {
-    startOrReload: (file) => calls.push(`reload ${path.basename(file)}`),
-    stop: () => calls.push('stop'),
-  };
+  const engine = (file: string): Engine => ({
+    alive: async () => existsSync(file),
+    start: async () => {
+      calls.push(`start ${path.basename(file)}`);
+      return !engineFails;
+    },
+    stop: async () => void calls.push('stop'),
+  });
   return new ConfigSession({
     stateDir: path.join(dir, 'state'),
     paths: { conntrackdConf: path.join(dir, 'run', 'conntrackd.conf'), keepalivedConf: path.join(dir, 'ka', 'keepalived.conf') },
@@ -39,39 +44,40 @@ function snapshot(): Record<string, string | undefined> {
 beforeEach(() => {
   dir = mkdtempSync(path.join(tmpdir(), 'ctsync-session-'));
   calls = [];
+  engineFails = false;
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('ConfigSession', () => {
-  it('set + commit renders Example A, writes running, reloads the engine once', () => {
+  it('set + commit renders Example A, writes running, reloads the engine once', async () => {
     const s = session();
     setAll(s, EXAMPLE_A);
     expect(s.compare()).toContain('+     conntrack-sync {');
-    const result = s.commit();
+    const result = await s.commit();
     expect(result.changed).toBe(true);
     expect(readFileSync(path.join(dir, 'run', 'conntrackd.conf'), 'utf8')).toBe(fixture('example-a.conntrackd.conf'));
     expect(readFileSync(path.join(dir, 'ka', 'keepalived.conf'), 'utf8')).toContain('notify_master');
     expect(s.running()).toEqual(s.candidate());
     expect(s.compare()).toBe(NO_DIFFERENCES);
-    expect(calls).toEqual(['reload conntrackd.conf']);
-    expect(s.commit().changed).toBe(false);
+    expect(calls).toEqual(['start conntrackd.conf']);
+    expect((await s.commit()).changed).toBe(false);
     expect(calls).toHaveLength(1);
   });
 
-  it('a commit failing verify changes no byte and leaves the engine alone', () => {
+  it('a commit failing verify changes no byte and leaves the engine alone', async () => {
     const s = session();
     setAll(s, EXAMPLE_A);
-    s.commit();
+    await s.commit();
     const before = snapshot();
     s.set(`${CS} interface eth1 peer 198.51.100.2`.split(' '));
-    expect(() => s.commit()).toThrow('Cannot mix unicast and multicast mode!');
+    await expect(s.commit()).rejects.toThrow('Cannot mix unicast and multicast mode!');
     s.set(`${CS} interface eth9`.split(' '));
-    expect(() => s.commit()).toThrow('Interface "eth9" does not exist!');
+    await expect(s.commit()).rejects.toThrow('Interface "eth9" does not exist!');
     expect(snapshot()).toEqual(before);
-    expect(calls).toEqual(['reload conntrackd.conf']);
+    expect(calls).toEqual(['start conntrackd.conf']);
   });
 
-  it('a rejected set changes neither candidate nor running', () => {
+  it('a rejected set changes neither candidate nor running', async () => {
     const s = session();
     setAll(s, EXAMPLE_A);
     const candidate = readFileSync(path.join(dir, 'state', 'candidate.json'), 'utf8');
@@ -79,33 +85,49 @@ describe('ConfigSession', () => {
     expect(readFileSync(path.join(dir, 'state', 'candidate.json'), 'utf8')).toBe(candidate);
   });
 
-  it('dry-run renders without writing', () => {
+  it('dry-run renders without writing', async () => {
     const s = session();
     setAll(s, EXAMPLE_A);
-    expect(s.commit(true).files.conntrackd).toBe(fixture('example-a.conntrackd.conf'));
+    expect((await s.commit(true)).files.conntrackd).toBe(fixture('example-a.conntrackd.conf'));
     expect(snapshot()).toEqual({ 'state/running.json': undefined, 'run/conntrackd.conf': undefined, 'ka/keepalived.conf': undefined });
   });
 
-  it('deleting the service removes conntrackd.conf, the notify lines, and stops the engine', () => {
+  it('deleting the service removes conntrackd.conf, the notify lines, and stops the engine', async () => {
     const s = session();
     setAll(s, EXAMPLE_A);
-    s.commit();
+    await s.commit();
     s.delete(['service', 'conntrack-sync']);
-    s.commit();
+    await s.commit();
     expect(existsSync(path.join(dir, 'run', 'conntrackd.conf'))).toBe(false);
     const ka = readFileSync(path.join(dir, 'ka', 'keepalived.conf'), 'utf8');
     expect(ka).toContain('vrrp_sync_group syncgrp');
     expect(ka).not.toContain('notify_');
-    expect(calls).toEqual(['reload conntrackd.conf', 'stop']);
+    expect(calls).toEqual(['start conntrackd.conf', 'stop']);
     s.delete(['high-availability']);
-    s.commit();
+    await s.commit();
     expect(existsSync(path.join(dir, 'ka', 'keepalived.conf'))).toBe(false);
   });
 
-  it('discard, save and load', () => {
+  it('a changed config restarts the engine; one that does not come up aborts the commit and the old one runs again', async () => {
     const s = session();
     setAll(s, EXAMPLE_A);
-    s.commit();
+    await s.commit();
+    s.set(`${CS} disable-syslog`.split(' '));
+    await s.commit();
+    expect(calls).toEqual(['start conntrackd.conf', 'stop', 'start conntrackd.conf']);
+    const before = snapshot();
+    calls = [];
+    engineFails = true;
+    s.set(`${CS} startup-resync`.split(' '));
+    await expect(s.commit()).rejects.toThrow(/^conntrack-sync engine did not start with the new configuration \(.*conntrackd\.conf\): commit aborted$/);
+    expect(snapshot()).toEqual(before);
+    expect(calls).toEqual(['stop', 'start conntrackd.conf', 'start conntrackd.conf']);
+  });
+
+  it('discard, save and load', async () => {
+    const s = session();
+    setAll(s, EXAMPLE_A);
+    await s.commit();
     s.set(`${CS} disable-syslog`.split(' '));
     s.discard();
     expect(s.candidate()).toEqual(s.running());
@@ -116,7 +138,7 @@ describe('ConfigSession', () => {
     expect(() => s.load(path.join(dir, 'missing'))).toThrow(/^Cannot read/);
   });
 
-  it('show of a path, a leaf and an empty path', () => {
+  it('show of a path, a leaf and an empty path', async () => {
     const s = session();
     setAll(s, EXAMPLE_A);
     expect(s.show(['service', 'conntrack-sync', 'interface'], false)).toBe('eth0 {\n}');
@@ -132,7 +154,7 @@ describe('commit lock', () => {
     const sleeper = spawn('sleep', ['30']);
     try {
       writeFileSync(path.join(dir, 'state', LOCK_FILE), `${sleeper.pid}\n`);
-      expect(() => s.commit()).toThrow(COMMIT_LOCKED_MESSAGE);
+      await expect(s.commit()).rejects.toThrow(COMMIT_LOCKED_MESSAGE);
       expect(() => s.set(`${CS} disable-syslog`.split(' '))).toThrow(COMMIT_LOCKED_MESSAGE);
       expect(snapshot()['state/running.json']).toBeUndefined();
     } finally {
@@ -140,7 +162,7 @@ describe('commit lock', () => {
     }
     const dead = spawnSync('true').pid!;
     writeFileSync(path.join(dir, 'state', LOCK_FILE), `${dead}\n`);
-    expect(s.commit().changed).toBe(true);
+    expect((await s.commit()).changed).toBe(true);
     expect(existsSync(path.join(dir, 'state', LOCK_FILE))).toBe(false);
   });
 });

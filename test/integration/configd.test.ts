@@ -4,8 +4,9 @@
  * on the rendered file. Mirrors VyOS's T9166 smoketest (shared/spec/vyos.md §6.1).
  *
  * The rendered file has VyOS's fixed LockFile /var/lock/conntrack.lock and UNIX Path
- * /var/run/conntrackd.ctl; nothing else in this repo uses them. conntrackd runs in the
- * foreground as a child of this test and is always killed, its lock and socket removed.
+ * /var/run/conntrackd.ctl; conntrackd runs on a copy whose only change is those two paths,
+ * moved into the test's directory, in the foreground as a child of this test, always killed.
+ * The ctsyncd part uses the rendered file as is: a commit starts the engine on it.
  *
  * Helper block: conntrackd configures each `Type` through nfnetlink_cthelper. A kernel
  * without CONFIG_NF_CT_NETLINK_HELPER answers EINVAL (unknown nfnetlink subsystem) and
@@ -14,7 +15,7 @@
  * block emptied, to prove the rest of the file is accepted; on a kernel with cthelper the
  * unmodified file must start.
  */
-import { spawnSync, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -23,6 +24,7 @@ import { cleanup, hasProgram, Netns, netnsSupport, veth, waitFor } from '../help
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 const BIN = path.join(ROOT, 'bin', 'ctsync.js');
+const CTSYNCD = path.join(ROOT, 'bin', 'ctsyncd.js');
 const CONNTRACKD = '/usr/sbin/conntrackd';
 const LOCK = '/var/lock/conntrack.lock';
 const SOCKET = '/var/run/conntrackd.ctl';
@@ -49,18 +51,17 @@ describe.skipIf(!ready)(`configd in a namespace with the real conntrackd${ready 
     return r.stdout;
   };
 
-  function removeDaemonLeftovers(): void {
-    // conntrackd leaves its socket behind when it fails to start.
-    rmSync(LOCK, { force: true });
-    rmSync(SOCKET, { force: true });
-  }
-
-  /** Start conntrackd on `file`; resolves to its `-s` output, or to its log when it exits instead. */
+  /** Start conntrackd on `file` (its lock and socket moved into `dir`); resolves to its `-s` output, or to its log when it exits instead. */
   async function runConntrackd(file: string): Promise<{ stats?: string; log: string }> {
-    expect(existsSync(LOCK), `${LOCK} is in use by another conntrackd`).toBe(false);
-    removeDaemonLeftovers();
+    const lock = path.join(dir, 'conntrackd.lock');
+    const socket = path.join(dir, 'conntrackd.ctl');
+    const local = path.join(dir, 'conntrackd.local.conf');
+    const text = readFileSync(file, 'utf8');
+    expect(text).toContain(`LockFile ${LOCK}\n`);
+    expect(text).toContain(`Path ${SOCKET}\n`);
+    writeFileSync(local, text.replace(`LockFile ${LOCK}\n`, `LockFile ${lock}\n`).replace(`Path ${SOCKET}\n`, `Path ${socket}\n`));
     let log = '';
-    const child: ChildProcess = a.spawn(CONNTRACKD, ['-C', file]);
+    const child: ChildProcess = a.spawn(CONNTRACKD, ['-C', local]);
     child.stdout?.on('data', (d: Buffer) => (log += d.toString()));
     child.stderr?.on('data', (d: Buffer) => (log += d.toString()));
     let exited = false;
@@ -68,7 +69,7 @@ describe.skipIf(!ready)(`configd in a namespace with the real conntrackd${ready 
     try {
       const stats = await waitFor(() => {
         if (exited) return 'exited';
-        const r = a.try(CONNTRACKD, ['-C', file, '-s']);
+        const r = a.try(CONNTRACKD, ['-C', local, '-s']);
         return r.status === 0 ? r.stdout : '';
       }, 8000, 100);
       return stats && stats !== 'exited' ? { stats, log } : { log };
@@ -77,7 +78,9 @@ describe.skipIf(!ready)(`configd in a namespace with the real conntrackd${ready 
       await waitFor(() => exited, 3000);
       if (!exited) child.kill('SIGKILL');
       await waitFor(() => exited, 3000);
-      removeDaemonLeftovers();
+      // conntrackd leaves its socket behind when it fails to start.
+      rmSync(lock, { force: true });
+      rmSync(socket, { force: true });
     }
   }
 
@@ -99,7 +102,6 @@ describe.skipIf(!ready)(`configd in a namespace with the real conntrackd${ready 
   }
 
   beforeAll(() => {
-    spawnSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: ROOT });
     a = new Netns('cfa');
     b = new Netns('cfb');
     veth(a, 'eth0', b, 'eth0');
@@ -108,14 +110,14 @@ describe.skipIf(!ready)(`configd in a namespace with the real conntrackd${ready 
     b.addr('eth0', '192.0.2.2/24');
     b.addr('eth0', '2001:db8:9166::2/64');
     dir = mkdtempSync(path.join(tmpdir(), 'ctsync-configd-'));
-    env = [`CTSYNC_STATE_DIR=${dir}/state`, `CTSYNC_RUN_DIR=${dir}/run`, `CTSYNC_KEEPALIVED_DIR=${dir}/ka`];
+    // conntrackd is started by the test itself here: the commit writes files only.
+    env = [`CTSYNC_STATE_DIR=${dir}/state`, `CTSYNC_RUN_DIR=${dir}/run`, `CTSYNC_KEEPALIVED_DIR=${dir}/ka`, 'CTSYNC_ENGINE_CMD=none'];
     conf = path.join(dir, 'run', 'conntrackd.conf');
     keepalived = path.join(dir, 'ka', 'keepalived.conf');
   }, 120_000);
 
   afterAll(async () => {
     await cleanup();
-    removeDaemonLeftovers();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -174,5 +176,94 @@ describe.skipIf(!ready)(`configd in a namespace with the real conntrackd${ready 
     ok('delete', 'high-availability');
     ok('commit');
     expect(existsSync(keepalived)).toBe(false);
+  });
+});
+
+describe.skipIf(!ns.ok)(`configd starts, restarts and stops ctsyncd${ns.ok ? '' : ` (skipped: ${ns.reason})`}`, () => {
+  let a: Netns;
+  let b: Netns;
+  let dir: string;
+  let env: string[];
+  let conf: string;
+
+  const ctsync = (extra: string[], ...args: string[]) => a.try('env', [...env, ...extra, process.execPath, BIN, ...args]);
+  const ok = (...args: string[]): void => {
+    expect(ctsync([], ...args), `ctsync ${args.join(' ')}`).toMatchObject({ status: 0, stderr: '' });
+  };
+  const engineAnswers = (): boolean => a.try(process.execPath, [CTSYNCD, '-C', conf, '-s']).status === 0;
+  // `ip netns pids` runs inside the namespace too: keep only the engine's processes.
+  const enginePids = (): string[] =>
+    a.run('ip', ['netns', 'pids', a.name]).split(/\s+/).filter((pid) => pid !== '' && isEngine(pid)).sort();
+  const isEngine = (pid: string): boolean => {
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(CTSYNCD);
+    } catch {
+      return false; // exited between the listing and the read
+    }
+  };
+
+  beforeAll(() => {
+    a = new Netns('cfe');
+    b = new Netns('cff');
+    veth(a, 'eth0', b, 'eth0');
+    a.addr('eth0', '192.0.2.1/24');
+    b.addr('eth0', '192.0.2.2/24');
+    dir = mkdtempSync(path.join(tmpdir(), 'ctsync-configd-engine-'));
+    env = [`CTSYNC_STATE_DIR=${dir}/state`, `CTSYNC_RUN_DIR=${dir}/run`, `CTSYNC_KEEPALIVED_DIR=${dir}/ka`];
+    conf = path.join(dir, 'run', 'conntrackd.conf');
+    // An engine that refuses one particular config: StartupResync on (to test the rollback).
+    writeFileSync(path.join(dir, 'picky-engine'), `#!/bin/sh\nfor a; do [ -f "$a" ] && grep -q 'StartupResync on' "$a" && exit 1; done\nexec ${process.execPath} ${CTSYNCD} "$@"\n`, { mode: 0o755 });
+  });
+
+  afterAll(async () => {
+    if (existsSync(conf)) a.try(process.execPath, [CTSYNCD, '-C', conf, '-k']);
+    await cleanup();
+    rmSync(LOCK, { force: true });
+    rmSync(SOCKET, { force: true });
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('the first commit starts ctsyncd on the rendered file', () => {
+    expect(existsSync(LOCK), `${LOCK} is in use by another daemon`).toBe(false);
+    ok('set', ...HA, 'group', 'ETH0', 'interface', 'eth0');
+    ok('set', ...HA, 'group', 'ETH0', 'vrid', '22');
+    ok('set', ...HA, 'group', 'ETH0', 'address', '192.0.2.200/24');
+    ok('set', ...HA, 'sync-group', 'GROUP', 'member', 'ETH0');
+    ok('set', ...CS, 'failover-mechanism', 'vrrp', 'sync-group', 'GROUP');
+    ok('set', ...CS, 'interface', 'eth0', 'peer', '192.0.2.2');
+    ok('commit');
+    expect(engineAnswers()).toBe(true);
+    expect(a.run(process.execPath, [CTSYNCD, '-C', conf, '-s', 'link'])).toMatch(/^UDP traffic device=eth0 status=RUNNING role=ACTIVE:/);
+  });
+
+  it('a changed config restarts it; an unchanged commit leaves it alone', () => {
+    const before = enginePids();
+    ok('set', ...CS, 'interface', 'eth0', 'port', '3781');
+    ok('commit');
+    expect(engineAnswers()).toBe(true);
+    const after = enginePids();
+    expect(after).not.toEqual(before);
+    ok('set', 'high-availability', 'vrrp', 'group', 'ETH0', 'priority', '150');
+    ok('commit');
+    expect(enginePids()).toEqual(after);
+  });
+
+  it('an engine that does not start on the new config aborts the commit: files and engine as before', () => {
+    const files = [conf, path.join(dir, 'state', 'running.json')];
+    const bytes = files.map((f) => readFileSync(f));
+    ok('set', ...CS, 'startup-resync');
+    const r = ctsync([`CTSYNC_ENGINE_CMD=${path.join(dir, 'picky-engine')}`], 'commit');
+    expect(r).toEqual({ status: 1, stdout: '', stderr: `conntrack-sync engine did not start with the new configuration (${conf}): commit aborted\n` });
+    expect(files.map((f) => readFileSync(f))).toEqual(bytes);
+    expect(engineAnswers()).toBe(true);
+    ok('discard');
+  });
+
+  it('deleting the service stops it and removes its files', () => {
+    ok('delete', ...CS);
+    ok('commit');
+    expect(existsSync(conf)).toBe(false);
+    expect(existsSync(LOCK)).toBe(false);
+    expect(a.try(process.execPath, [CTSYNCD, '-C', path.join(dir, 'none.conf'), '-s']).status).toBe(1);
   });
 });

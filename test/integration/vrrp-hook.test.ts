@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanup, Netns, skipNote, skipReason, veth, waitFor } from '../helpers/netns.js';
-import { STALE_LOCK_WARNING } from '../../src/vrrp-hooks/engine-process.js';
+import { STALE_LOCK_WARNING } from '../../src/engine/service.js';
 import { CTSYNC } from '../helpers/programs.js';
 
 const reason = skipReason(['conntrackd', 'conntrack', 'nft', 'logger', 'python3']);

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanup, Netns, skipNote, skipReason, veth, waitFor } from '../helpers/netns.js';
-import { unixEngineControl } from '../../src/vrrp-hooks/engine-control.js';
+import { EngineService } from '../../src/engine/service.js';
 import type { GroupState, HookState } from '../../src/vrrp-hooks/group-state.js';
 import { FailoverGuard } from '../../src/vrrp-hooks/guard.js';
 import { watchSyncGroup, type SyncGroupWatch } from '../../src/vrrp-hooks/watch.js';
@@ -162,7 +162,7 @@ describe.skipIf(reason !== '')(`vrrp-watch with real keepalived and D-Bus${skipN
       'G1',
       { members: ['VI_LAN', 'VI_WAN'], busAddress: address('fw2'), pollMs: 1000, backoffMs: [100, 500] },
       {
-        engine: unixEngineControl(join(dir, 'fw2.ctl')),
+        engine: EngineService.fromConf(join(dir, 'fw2.conntrackd.conf')),
         log: (l) => lines.push(l),
         stateFile: join(dir, 'failover-state'),
         guard: new FailoverGuard({ nftCommand: ['ip', 'netns', 'exec', fw2.name, 'nft'] }),

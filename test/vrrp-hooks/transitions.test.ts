@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isCtsyncError } from '../../src/common/errors.js';
-import { REQUEST, type EngineControl, type RequestCode } from '../../src/vrrp-hooks/engine-control.js';
+import { REQUEST, type RequestCode } from '../../src/engine/control/requests.js';
 import { FailoverGuard } from '../../src/vrrp-hooks/guard.js';
-import { runTransition, type TransitionDeps } from '../../src/vrrp-hooks/transitions.js';
+import { runTransition, type EngineControl, type TransitionDeps } from '../../src/vrrp-hooks/transitions.js';
 
 const dir = await mkdtemp(join(tmpdir(), 'ctsync-tr-'));
 afterAll(() => rm(dir, { recursive: true, force: true }));

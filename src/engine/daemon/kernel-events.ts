@@ -9,6 +9,9 @@ import type { EventSubscription, KernelTable } from '../kernel/kernel-table.js';
 import type { Scheduler, TimerHandle } from '../sync/scheduler.js';
 import type { EngineLog } from './log.js';
 
+/** Events per delivery from the reader thread (see open()). */
+const INTAKE_BATCH = 1024;
+
 export interface KernelEventsOptions {
   general: GeneralConfig;
   expectations: boolean;
@@ -48,7 +51,10 @@ export class KernelEvents {
       reliable: general.netlinkEventsReliable,
       // conntrackd hands NetlinkBufferSize/2 to SO_RCVBUFFORCE, which the kernel doubles (§7)
       rcvbuf: general.netlinkBufferSize ? Math.floor(general.netlinkBufferSize / 2) : 0,
-      batch: general.eventIterationLimit,
+      // EventIterationLimit bounds conntrackd's single loop for fairness; here the kernel is read
+      // on its own thread and the JS side takes whole bursts: batches of 100 cost enough per
+      // delivery to overrun a 2 MB buffer under a 200k events/s burst, batches of 1024 do not.
+      batch: Math.max(general.eventIterationLimit, INTAKE_BATCH),
       onEvents: this.opts.onEvents,
       onExpEvents: this.opts.onExpEvents,
       onOverrun: (n) => this.overrun(n),

@@ -1,0 +1,80 @@
+/**
+ * Interop acceptance, FT-FW over UDP (issue 4; shared/lab/REPORT.md §9.2): ctsyncd against
+ * the real conntrackd 1.4.7 in both directions and against itself, 10,000 IPv4 flows; then
+ * IPv6 and SNAT/DNAT flows. Each cell: the flows reach the receiver's external cache (asked
+ * through both control clients), a mark update and a bulk delete propagate, `-c` puts them
+ * into the receiver's kernel with state, mark and NAT reply tuple (interop/cell.ts).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cleanup, skipNote, skipReason } from '../helpers/netns.js';
+import { type CellSpec, runCell, runLossCell, Topology } from './interop/cell.js';
+import type { FlowKind } from './interop/flows.js';
+import { CONNTRACKD, type Daemon } from './interop/node.js';
+
+const reason = skipReason([CONNTRACKD, 'conntrack']);
+
+const PAIRS: Array<[Daemon, Daemon]> = [
+  ['conntrackd', 'ctsyncd'],
+  ['ctsyncd', 'conntrackd'],
+  ['ctsyncd', 'ctsyncd'],
+];
+
+const cell = (sender: Daemon, receiver: Daemon, kind: FlowKind, n: number): CellSpec => ({
+  id: `FTFW/UDP ${kind} ${sender}→${receiver} N=${n}`,
+  sender,
+  receiver,
+  mode: 'FTFW',
+  transport: 'UDP',
+  kind,
+  n,
+});
+
+describe.skipIf(reason !== '')(`interop FT-FW/UDP${skipNote(reason)}`, () => {
+  let topo: Topology;
+
+  beforeAll(() => {
+    topo = new Topology('iu');
+  });
+
+  afterAll(async () => {
+    await cleanup();
+    topo?.removeDir();
+  });
+
+  describe.each(PAIRS)('%s → %s', (sender, receiver) => {
+    const cells: Array<[FlowKind, number]> = [
+      ['tcp4', sender !== receiver ? 10_000 : 2000],
+      ['tcp6', 1000],
+      ['snat', 1000],
+      ['dnat', 1000],
+    ];
+    it.each(cells)('%s flows, N=%i', async (kind, n) => {
+      const c = cell(sender, receiver, kind, n);
+      const t = await runCell(topo, c);
+      // eslint-disable-next-line no-console
+      console.log(`${c.id}: inject ${t.inject.toFixed(3)} s, synced ${t.sync.toFixed(3)} s, commit ${t.commit.toFixed(3)} s`);
+      expect(t.sync).toBeGreaterThan(0);
+    }, 90_000);
+  });
+});
+
+describe.skipIf(reason !== '')(`interop FT-FW/UDP with 20 % loss on the sync link${skipNote(reason)}`, () => {
+  let topo: Topology;
+
+  beforeAll(() => {
+    topo = new Topology('il');
+  });
+
+  afterAll(async () => {
+    await cleanup();
+    topo?.removeDir();
+  });
+
+  it.each(PAIRS)('%s → %s, N=10000: receiver -e = sender -i after the load', async (sender, receiver) => {
+    const c = { ...cell(sender, receiver, 'tcp4', 10_000), id: `FTFW/UDP 20% loss ${sender}→${receiver} N=10000` };
+    const t = await runLossCell(topo, c);
+    // eslint-disable-next-line no-console
+    console.log(`${c.id}: ${t.dropped} datagrams dropped, synced ${t.sync.toFixed(3)} s`);
+    expect(t.dropped).toBeGreaterThan(0);
+  }, 90_000);
+});
