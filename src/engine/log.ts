@@ -5,8 +5,8 @@
  * `Syslog` is on. Logging is rare (start, links, commits): it is synchronous and off the
  * hot path on purpose, so a line is on disk before a crash.
  */
-import { spawn } from 'node:child_process';
 import { appendFileSync } from 'node:fs';
+import { Syslog, type Severity } from '../common/syslog.js';
 import type { SyslogSetting } from './config/types.js';
 
 export type LogLevel = 'info' | 'notice' | 'warning' | 'ERROR';
@@ -28,7 +28,7 @@ export function formatLogLine(level: LogLevel, message: string, now = new Date()
   return `[${ctime(now)}] (pid=${pid}) [${level}] ${message}\n`;
 }
 
-const SYSLOG_PRIORITY: Record<LogLevel, string> = { info: 'info', notice: 'notice', warning: 'warning', ERROR: 'err' };
+const SYSLOG_SEVERITY: Record<LogLevel, Severity> = { info: 'info', notice: 'notice', warning: 'warning', ERROR: 'err' };
 
 export interface LoggerOptions {
   /** LogFile path, or false. */
@@ -36,12 +36,14 @@ export interface LoggerOptions {
   syslog: SyslogSetting;
   /** Console mode (no `-d`): lines also go to stdout, errors to stderr. */
   console?: boolean;
-  /** Syslog ident; conntrackd's is its package name. */
-  ident?: string;
 }
 
 export class Logger {
-  constructor(private readonly opts: LoggerOptions) {}
+  private readonly syslog: Syslog | undefined;
+
+  constructor(private readonly opts: LoggerOptions) {
+    this.syslog = opts.syslog ? new Syslog({ facility: opts.syslog.facility, pid: true }) : undefined;
+  }
 
   info(msg: string): void {
     this.log('info', msg);
@@ -66,22 +68,11 @@ export class Logger {
       }
     }
     if (this.opts.console) (level === 'ERROR' ? process.stderr : process.stdout).write(line);
-    if (this.opts.syslog) this.syslog(level, msg, this.opts.syslog.facility);
+    this.syslog?.log(msg, SYSLOG_SEVERITY[level]);
   }
 
-  /**
-   * Node cannot open the AF_UNIX datagram socket /dev/log (node:dgram is UDP only), so the
-   * message goes through logger(1); best effort, failures are ignored.
-   */
-  private syslog(level: LogLevel, msg: string, facility: string): void {
-    try {
-      const child = spawn('logger', ['-t', this.opts.ident ?? 'conntrack-tools', `--id=${process.pid}`, '-p', `${facility}.${SYSLOG_PRIORITY[level]}`, '--', msg], {
-        stdio: 'ignore',
-      });
-      child.on('error', () => undefined);
-      child.unref();
-    } catch {
-      // No logger(1): syslog is best effort.
-    }
+  /** Hand the last lines to syslog before the process exits. */
+  close(): Promise<void> {
+    return this.syslog?.close() ?? Promise.resolve();
   }
 }

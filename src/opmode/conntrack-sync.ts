@@ -11,7 +11,7 @@ import type { DumpDocument, StatsDocument } from '../engine/control/json.js';
 import type { RequestCode } from '../engine/control/requests.js';
 import { l4ProtoName, type Conntrack, type Expectation, type L3 } from '../engine/model/conntrack.js';
 import { failoverStateFile, readFailoverState } from '../vrrp-hooks/state-file.js';
-import { Syslog } from '../vrrp-hooks/syslog.js';
+import { Syslog } from '../common/syslog.js';
 import { endpointText, tableEntry, tupleView, type TableEntry, type TupleView } from './conntrack-table.js';
 import { syncConfig, type OpmodeContext, type OpmodeOptions, type Output } from './context.js';
 import { REQUEST, type EngineClient } from './engine-client.js';

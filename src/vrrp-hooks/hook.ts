@@ -9,7 +9,7 @@ import { DEFAULT_ENGINE_CONF, EngineService } from '../engine/service.js';
 import type { HookState } from './group-state.js';
 import { FailoverGuard } from './guard.js';
 import { failoverStateFile, writeFailoverState } from './state-file.js';
-import { Syslog } from './syslog.js';
+import { Syslog } from '../common/syslog.js';
 import { DEFAULT_LOCK_DIR, runOnce, type TransitionLockOptions } from './transition-lock.js';
 import { runTransition, type TransitionDeps, type TransitionResult } from './transitions.js';
 
@@ -60,9 +60,7 @@ export const stdout: Out = (line) => process.stdout.write(`${line}\n`);
 
 /** `argv`: the words after `vrrp-hook`. Resolves with the exit code. */
 export async function vrrpHookMain(argv: string[], env: NodeJS.ProcessEnv = process.env, out: Out = stdout): Promise<number> {
-  const syslog = new Syslog();
-  const log = (line: string): void => syslog.log(line);
-  try {
+  return withHookSyslog(new Syslog(), out, async (log) => {
     const [word, group] = argv;
     const state = hookState(word);
     if (!state || !group) {
@@ -75,6 +73,13 @@ export async function vrrpHookMain(argv: string[], env: NodeJS.ProcessEnv = proc
     }
     await transitionOnce(state, group, await transitionDeps(log, env), { dir: env.CTSYNC_LOCK_DIR || DEFAULT_LOCK_DIR });
     return 0;
+  });
+}
+
+/** Run a hook program's body with its syslog: a CtsyncError is its one output line and exit 1. */
+export async function withHookSyslog(syslog: Syslog, out: Out, body: (log: (line: string) => void) => Promise<number>): Promise<number> {
+  try {
+    return await body((line) => syslog.log(line));
   } catch (e) {
     if (!isCtsyncError(e)) throw e;
     out(e.message);

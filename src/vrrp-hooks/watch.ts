@@ -7,10 +7,10 @@
 import { readFile } from 'node:fs/promises';
 import { CtsyncError, isCtsyncError } from '../common/errors.js';
 import { isHookState, type HookState } from './group-state.js';
-import { stdout, transitionDeps, transitionOnce, type Out } from './hook.js';
+import { stdout, transitionDeps, transitionOnce, withHookSyslog, type Out } from './hook.js';
 import { DEFAULT_KEEPALIVED_CONF, syncGroupMembers } from './keepalived-conf.js';
 import { KeepalivedWatcher, type WatcherOptions } from './keepalived-dbus.js';
-import { Syslog } from './syslog.js';
+import { Syslog } from '../common/syslog.js';
 import { DEFAULT_LOCK_DIR, type TransitionLockOptions } from './transition-lock.js';
 import type { TransitionDeps, TransitionResult } from './transitions.js';
 
@@ -60,9 +60,7 @@ function option(argv: string[], name: string): string | undefined {
  * Runs until SIGTERM/SIGINT; resolves with the exit code.
  */
 export async function vrrpWatchMain(argv: string[], env: NodeJS.ProcessEnv = process.env, out: Out = stdout): Promise<number> {
-  const syslog = new Syslog({ mirror: (l) => process.stderr.write(`${l}\n`) });
-  const log = (line: string): void => syslog.log(line);
-  try {
+  return withHookSyslog(new Syslog({ mirror: (l) => process.stderr.write(`${l}\n`) }), out, async (log) => {
     const group = argv[0];
     if (!group || group.startsWith('-')) {
       throw new CtsyncError('HOOK_USAGE', 'Usage: ctsync vrrp-watch <sync-group> [--members A,B] [--keepalived-conf FILE]');
@@ -78,11 +76,5 @@ export async function vrrpWatchMain(argv: string[], env: NodeJS.ProcessEnv = pro
     });
     await watch.stop();
     return 0;
-  } catch (e) {
-    if (!isCtsyncError(e)) throw e;
-    out(e.message);
-    return 1;
-  } finally {
-    await syslog.close();
-  }
+  });
 }

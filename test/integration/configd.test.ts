@@ -31,6 +31,15 @@ const SOCKET = '/var/run/conntrackd.ctl';
 const CS = ['service', 'conntrack-sync'];
 const HA = ['high-availability', 'vrrp'];
 
+/** The VRRP sync-group GROUP (ETH0 on eth0) that VyOS's verify requires, and the failover mechanism using it. */
+function setVrrpGroup(ok: (...args: string[]) => unknown): void {
+  ok('set', ...HA, 'group', 'ETH0', 'interface', 'eth0');
+  ok('set', ...HA, 'group', 'ETH0', 'vrid', '22');
+  ok('set', ...HA, 'group', 'ETH0', 'address', '192.0.2.200/24');
+  ok('set', ...HA, 'sync-group', 'GROUP', 'member', 'ETH0');
+  ok('set', ...CS, 'failover-mechanism', 'vrrp', 'sync-group', 'GROUP');
+}
+
 const ns = netnsSupport();
 const ready = ns.ok && hasProgram('conntrackd');
 const reason = ns.ok ? 'conntrackd is not installed' : ns.reason;
@@ -122,11 +131,7 @@ describe.skipIf(!ready)(`configd in a namespace with the real conntrackd${ready 
   });
 
   it('IPv4 unicast: set + commit renders the file, conntrackd runs on it', async () => {
-    ok('set', ...HA, 'group', 'ETH0', 'interface', 'eth0');
-    ok('set', ...HA, 'group', 'ETH0', 'vrid', '22');
-    ok('set', ...HA, 'group', 'ETH0', 'address', '192.0.2.200/24');
-    ok('set', ...HA, 'sync-group', 'GROUP', 'member', 'ETH0');
-    ok('set', ...CS, 'failover-mechanism', 'vrrp', 'sync-group', 'GROUP');
+    setVrrpGroup(ok);
     ok('set', ...CS, 'interface', 'eth0', 'peer', '192.0.2.2');
     ok('commit');
     const text = readFileSync(conf, 'utf8');
@@ -225,11 +230,7 @@ describe.skipIf(!ns.ok)(`configd starts, restarts and stops ctsyncd${ns.ok ? '' 
 
   it('the first commit starts ctsyncd on the rendered file', () => {
     expect(existsSync(LOCK), `${LOCK} is in use by another daemon`).toBe(false);
-    ok('set', ...HA, 'group', 'ETH0', 'interface', 'eth0');
-    ok('set', ...HA, 'group', 'ETH0', 'vrid', '22');
-    ok('set', ...HA, 'group', 'ETH0', 'address', '192.0.2.200/24');
-    ok('set', ...HA, 'sync-group', 'GROUP', 'member', 'ETH0');
-    ok('set', ...CS, 'failover-mechanism', 'vrrp', 'sync-group', 'GROUP');
+    setVrrpGroup(ok);
     ok('set', ...CS, 'interface', 'eth0', 'peer', '192.0.2.2');
     ok('commit');
     expect(engineAnswers()).toBe(true);

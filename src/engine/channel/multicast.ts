@@ -11,37 +11,27 @@
  * expose; binding to the group already keeps unicast out, and the subnet test keeps out what
  * was routed in from elsewhere.
  */
-import { createSocket } from 'node:dgram';
-import type { RemoteInfo, Socket } from 'node:dgram';
+import type { Socket } from 'node:dgram';
 import { BlockList } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import type { LinkConfig } from '../config/types.js';
-import type { Channel, SocketBuffers } from './channel.js';
-import { applyDgramBuffers, bindDgram, channelError, newCounters, payloadLimitFor, readMtu, scoped, sendDatagram, unscoped } from './channel.js';
+import { bindDgram, channelError, readMtu, scoped, unscoped } from './channel.js';
+import { DatagramChannel } from './datagram.js';
 
 /** Subnets are re-read at most this often, when a datagram fails the test (addresses change). */
 const SUBNET_REFRESH_MS = 1000;
 
-export class McastChannel implements Channel {
-  readonly mtu: number;
-  readonly payloadLimit: number;
-  readonly counters = newCounters();
-  onReceive: (payload: Buffer) => void = () => undefined;
-  private socket: Socket | undefined;
-  private buffers: SocketBuffers = {};
+export class McastChannel extends DatagramChannel {
   private readonly group: string;
   private subnets = new BlockList();
   private subnetsReadAt = 0;
 
-  constructor(
-    readonly config: LinkConfig,
-    mtu = readMtu(config.interface),
-  ) {
+  constructor(config: LinkConfig, mtu = readMtu(config.interface)) {
     if (config.address === undefined) throw channelError(config, 'no multicast group address');
     if (config.family === 'ipv4' && config.ipv4Interface === undefined) throw channelError(config, 'no IPv4_interface');
-    this.mtu = mtu;
-    this.payloadLimit = payloadLimitFor('multicast', mtu);
-    this.group = scoped(config.family, config.address, config.interface);
+    const group = scoped(config.family, config.address, config.interface);
+    super(config, 'multicast', mtu, group);
+    this.group = group;
   }
 
   /** IPv4: the `IPv4_interface` address; IPv6: `::%ifname` (libuv takes the scope as index). */
@@ -49,11 +39,8 @@ export class McastChannel implements Channel {
     return this.config.family === 'ipv4' ? this.config.ipv4Interface! : `::%${this.config.interface}`;
   }
 
-  async open(): Promise<void> {
+  protected async bind(socket: Socket): Promise<void> {
     const c = this.config;
-    const socket = createSocket({ type: c.family === 'ipv6' ? 'udp6' : 'udp4', reuseAddr: true });
-    socket.on('message', (msg, rinfo) => this.message(msg, rinfo));
-    socket.on('error', () => this.counters.errorRecv++);
     try {
       await bindDgram(socket, c.port, this.group);
       socket.addMembership(this.group, this.localInterface);
@@ -61,11 +48,8 @@ export class McastChannel implements Channel {
       socket.setMulticastLoopback(false);
       socket.setMulticastTTL(1);
     } catch (e) {
-      socket.close();
       throw channelError(c, `multicast ${c.address}:${c.port}`, e);
     }
-    this.buffers = applyDgramBuffers(socket, c);
-    this.socket = socket;
     this.readSubnets();
   }
 
@@ -80,34 +64,11 @@ export class McastChannel implements Channel {
     this.subnetsReadAt = Date.now();
   }
 
-  private onLink(address: string): boolean {
+  protected accepts(address: string): boolean {
     const type = this.config.family;
     if (this.subnets.check(address, type)) return true;
     if (Date.now() - this.subnetsReadAt < SUBNET_REFRESH_MS) return false;
     this.readSubnets();
     return this.subnets.check(address, type);
-  }
-
-  private message(msg: Buffer, rinfo: RemoteInfo): void {
-    if (!this.onLink(unscoped(rinfo.address))) {
-      this.counters.spoofed++;
-      return;
-    }
-    this.counters.bytesRecv += msg.length;
-    this.counters.packetsRecv++;
-    this.onReceive(msg);
-  }
-
-  send(payload: Buffer): void {
-    sendDatagram(this.socket, payload, this.config.port, this.group, this.counters);
-  }
-
-  socketBuffers(): SocketBuffers {
-    return this.buffers;
-  }
-
-  close(): void {
-    this.socket?.close();
-    this.socket = undefined;
   }
 }

@@ -75,6 +75,7 @@ export async function runDaemon(config: EngineConfig, opts: DaemonOptions, env: 
       await engine?.stop();
       links.close();
       releaseLock(config.general.lockFile);
+      await log.close();
       resolveDone(0);
     })();
     return stopping;
@@ -103,6 +104,7 @@ export async function runDaemon(config: EngineConfig, opts: DaemonOptions, env: 
     await engine?.stop();
     links.close();
     releaseLock(config.general.lockFile);
+    await log.close();
     throw e;
   }
   process.once('SIGTERM', () => void shutdown());

@@ -1,0 +1,74 @@
+/**
+ * What the UDP and Multicast links share (conntrackd `channel_udp.c` / `channel_mcast.c`):
+ * one datagram socket that receives and sends, a source filter on receive (the ctsync
+ * addition: what fails it is counted as `spoofed`, never parsed), counters, and the socket
+ * buffers read back after setting them. The links differ only in how the socket is bound
+ * and which sources they accept.
+ */
+import { createSocket } from 'node:dgram';
+import type { RemoteInfo, Socket } from 'node:dgram';
+import type { LinkConfig } from '../config/types.js';
+import type { Channel, SocketBuffers } from './channel.js';
+import { applyDgramBuffers, newCounters, payloadLimitFor, sendDatagram, unscoped } from './channel.js';
+
+export abstract class DatagramChannel implements Channel {
+  readonly payloadLimit: number;
+  readonly counters = newCounters();
+  onReceive: (payload: Buffer) => void = () => undefined;
+  private socket: Socket | undefined;
+  private buffers: SocketBuffers = {};
+
+  constructor(
+    readonly config: LinkConfig,
+    kind: 'udp' | 'multicast',
+    readonly mtu: number,
+    /** Where datagrams go (scoped for IPv6 link-local). */
+    private readonly destination: string,
+  ) {
+    this.payloadLimit = payloadLimitFor(kind, mtu);
+  }
+
+  /** Bind the socket (and join a group); throws a ChannelError. */
+  protected abstract bind(socket: Socket): Promise<void>;
+
+  /** Whether a datagram from `address` (unscoped) comes from a sync peer. */
+  protected abstract accepts(address: string): boolean;
+
+  async open(): Promise<void> {
+    const socket = createSocket({ type: this.config.family === 'ipv6' ? 'udp6' : 'udp4', reuseAddr: true });
+    socket.on('message', (msg, rinfo) => this.message(msg, rinfo));
+    // Receive errors (ICMP reports on some kernels) are counted, never fatal (§4.1).
+    socket.on('error', () => this.counters.errorRecv++);
+    try {
+      await this.bind(socket);
+    } catch (e) {
+      socket.close();
+      throw e;
+    }
+    this.buffers = applyDgramBuffers(socket, this.config);
+    this.socket = socket;
+  }
+
+  private message(msg: Buffer, rinfo: RemoteInfo): void {
+    if (!this.accepts(unscoped(rinfo.address))) {
+      this.counters.spoofed++;
+      return;
+    }
+    this.counters.bytesRecv += msg.length;
+    this.counters.packetsRecv++;
+    this.onReceive(msg);
+  }
+
+  send(payload: Buffer): void {
+    sendDatagram(this.socket, payload, this.config.port, this.destination, this.counters);
+  }
+
+  socketBuffers(): SocketBuffers {
+    return this.buffers;
+  }
+
+  close(): void {
+    this.socket?.close();
+    this.socket = undefined;
+  }
+}
