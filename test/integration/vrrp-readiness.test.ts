@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanup, Netns, skipNote, skipReason, veth, waitFor } from '../helpers/netns.js';
-import { ReadinessTracker } from '../../src/vrrp-hooks/track-file.js';
+import { ReadinessTracker } from '../../src/engine/daemon/track-file.js';
 
 const reason = skipReason(['keepalived']);
 

@@ -82,6 +82,11 @@ export interface EngineStats {
 interface EngineEvents {
   /** The external cache came in sync, or went stale (the HA track file follows it). */
   'sync-state': [SyncState];
+  /**
+   * The node's VRRP role as the hooks reveal it: a master transition commits the external
+   * cache, a backup one requests a resync from the peer (shared/spec/vyos.md §5.2).
+   */
+  role: [master: boolean];
 }
 
 export class SyncEngine extends EventEmitter<EngineEvents> {
@@ -289,6 +294,7 @@ export class SyncEngine extends EventEmitter<EngineEvents> {
   async commit(target: Target = 'all'): Promise<CommitResult> {
     if (this.external === undefined) return { done: true, committed: 0, failed: 0, seconds: 0 };
     if (!this.committer.inProgress) this.purge.cancel();
+    this.emit('role', true);
     const r = await this.committer.commit(this.external, target);
     this.commitFailed += r.failed;
     return r;
@@ -346,6 +352,7 @@ export class SyncEngine extends EventEmitter<EngineEvents> {
     if (this.sync.mode === 'ALARM') return; // silently nothing (§2.4)
     this.mode.requestResync();
     this.readiness.requested();
+    this.emit('role', false);
   }
 
   /** `-i [ct|expect]`: the internal cache, or the live kernel table without internal cache. */

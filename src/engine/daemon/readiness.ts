@@ -1,6 +1,6 @@
 /**
  * Whether the external cache holds the peer's state, for the HA manager's track file
- * (src/vrrp-hooks/track-file.ts). conntrackd's protocol has no "end of resync" marker, so the
+ * (./track-file.ts). conntrackd's protocol has no "end of resync" marker, so the
  * engine judges from what it observes (shared/spec/conntrackd.md §2.2–2.4):
  * - FT-FW / NOTRACK: after our RESYNC request (StartupResync or `-n`) the peer has been heard,
  *   no gap was seen and no NACK of ours waited for `settleMs`, and the peer's data stopped for
@@ -128,7 +128,7 @@ export class SyncReadiness {
   }
 }
 
-/** What the HA track file needs (src/vrrp-hooks/track-file.ts `ReadinessTracker` has it). */
+/** What the HA track file needs (./track-file.ts `ReadinessTracker` has it). */
 export interface ReadinessSink {
   resyncComplete(): Promise<unknown>;
   cacheStale(): Promise<unknown>;

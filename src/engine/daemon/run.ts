@@ -15,6 +15,8 @@ import { acquireLock, releaseLock } from '../lockfile.js';
 import { Logger } from '../log.js';
 import { EngineControlHandler } from './control-handler.js';
 import { SyncEngine } from './engine.js';
+import { trackReadiness } from './readiness.js';
+import { DEFAULT_TRACK_FILE, ReadinessTracker } from './track-file.js';
 
 export interface DaemonOptions {
   daemonize: boolean;
@@ -27,6 +29,11 @@ const DAEMON_CHILD = 'CTSYNCD_DAEMON_CHILD';
  * Which kernel table the daemon drives: the real one (default), or with CTSYNCD_KERNEL=memory
  * an in-process table (unprivileged demos and tests; nothing reaches the kernel).
  */
+/** keepalived's track_file (env CTSYNC_TRACK_FILE, default /run/ctsync/vrrp-ready; `off`: none). */
+function readinessTracker(env: NodeJS.ProcessEnv): ReadinessTracker | undefined {
+  return env.CTSYNC_TRACK_FILE === 'off' ? undefined : new ReadinessTracker(env.CTSYNC_TRACK_FILE || DEFAULT_TRACK_FILE);
+}
+
 function kernelOptions(env: NodeJS.ProcessEnv): KernelTableOptions {
   return env.CTSYNCD_KERNEL === 'memory' ? { kind: 'memory' } : { kind: 'netlink' };
 }
@@ -62,6 +69,7 @@ export async function runDaemon(config: EngineConfig, opts: DaemonOptions, env: 
   acquireLock(config.general.lockFile);
   const kernel = kernelOptions(env);
   const links = new Multichannel(config.sync.links, { log });
+  const track = readinessTracker(env);
   let engine: SyncEngine | undefined;
   let server: ControlServer | undefined;
   let stopping: Promise<void> | undefined;
@@ -72,6 +80,7 @@ export async function runDaemon(config: EngineConfig, opts: DaemonOptions, env: 
     stopping ??= (async () => {
       log.notice('---- shutdown received ----');
       await server?.close();
+      track?.stop();
       await engine?.stop();
       links.close();
       releaseLock(config.general.lockFile);
@@ -90,6 +99,13 @@ export async function runDaemon(config: EngineConfig, opts: DaemonOptions, env: 
     });
     links.onReceive = engine.receive;
     engine.onActiveLink = (link: number) => links.setActive(link);
+    if (track) {
+      // The track file is advisory: a write that fails is logged, the daemon goes on.
+      const failed = (e: Error): void => log.warning(`cannot write ${track.path}: ${e.message}`);
+      trackReadiness(engine, track, failed);
+      engine.on('role', (master) => void track.roleChanged(master).catch(failed));
+      track.start().catch(failed);
+    }
     await links.open();
     await engine.start();
     server = new ControlServer({
@@ -101,6 +117,7 @@ export async function runDaemon(config: EngineConfig, opts: DaemonOptions, env: 
     await server.listen();
   } catch (e) {
     await server?.close();
+    track?.stop();
     await engine?.stop();
     links.close();
     releaseLock(config.general.lockFile);

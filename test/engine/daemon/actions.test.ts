@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ReadinessTracker } from '../../../src/vrrp-hooks/track-file.js';
+import { ReadinessTracker } from '../../../src/engine/daemon/track-file.js';
 import { IPS, type Conntrack } from '../../../src/engine/model/conntrack.js';
 import { NET_T } from '../../../src/engine/wire/nethdr.js';
 import { trackReadiness, type SyncState } from '../../../src/engine/daemon/readiness.js';

@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { evaluateReadiness, ReadinessTracker, type ReadinessFacts } from '../../src/vrrp-hooks/track-file.js';
+import { evaluateReadiness, ReadinessTracker, type ReadinessFacts } from '../../../src/engine/daemon/track-file.js';
 
 const dir = await mkdtemp(join(tmpdir(), 'ctsync-track-'));
 afterAll(() => rm(dir, { recursive: true, force: true }));
