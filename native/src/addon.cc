@@ -12,6 +12,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <condition_variable>
 #include <cstring>
 #include <memory>
 #include <mutex>
@@ -69,13 +70,16 @@ struct Delivery {
   int err = 0;
 };
 
-// A thread that produces Deliveries and a thread-safe function that calls JS once per
-// Delivery. The reader drains the socket as fast as the kernel fills it; bursts wait in this
-// queue (up to kMaxDeliveries batches) rather than in the socket buffer, so a short burst
-// faster than JS (e.g. `conntrack -R` at 200k+ entries/s) is not an overrun. Only a JS side
-// that stays slower than the kernel backs up into the socket, and the kernel then reports
-// an overrun, as for conntrackd's event socket.
+// A thread that produces Deliveries and a thread-safe function that calls JS with them.
+// Dumps hand over one Delivery per batch (`deliver`, which waits when kMaxDeliveries are
+// queued: the kernel holds a dump until it is read). Events are coalesced instead (`offer`):
+// while JS has not taken the pending records, new ones are appended to them, so a burst
+// faster than JS (e.g. `conntrack -R` at 200k+ entries/s) costs one JS call per turn of its
+// event loop, not one per read, and waits here rather than in the socket buffer. Only a JS
+// side that stays slower than the kernel until kMaxPending records wait backs up into the
+// socket, and the kernel then reports an overrun, as for conntrackd's event socket.
 constexpr size_t kMaxDeliveries = 1024;
+constexpr uint32_t kMaxPending = 1 << 18;
 struct Stream {
   Napi::ThreadSafeFunction tsfn;
   std::thread thread;
@@ -83,12 +87,59 @@ struct Stream {
   int stop_fd = -1;
   std::unique_ptr<NlSocket> sock;
 
-  ~Stream() {
-    if (stop_fd >= 0) close(stop_fd);
-  }
+  // Events waiting for JS (owned here until `take` hands them over), and whether a `take` is queued.
+  std::mutex mu;
+  std::condition_variable room;
+  Delivery* pending = nullptr;
+  bool scheduled = false;
 
   void deliver(Delivery* d) {
     if (tsfn.BlockingCall(d, &Stream::call_js) != napi_ok) delete d;
+  }
+
+  // Events path: hand `d` to JS, appended to what JS has not taken yet; waits while that is
+  // over kMaxPending records (until JS takes it, or the reader is stopped).
+  void offer(Delivery* d) {
+    std::unique_lock<std::mutex> lock(mu);
+    if (pending == nullptr) {
+      pending = d;
+    } else {
+      pending->data.insert(pending->data.end(), d->data.begin(), d->data.end());
+      pending->count += d->count;
+      pending->overruns += d->overruns;
+      delete d;
+    }
+    if (!scheduled) {
+      scheduled = true;
+      if (tsfn.NonBlockingCall(this, &Stream::take) != napi_ok) scheduled = false;
+    }
+    room.wait(lock, [this] { return pending == nullptr || pending->count < kMaxPending || stopped.load(); });
+  }
+
+  static void take(Napi::Env env, Napi::Function fn, Stream* self) {
+    Delivery* d;
+    {
+      std::lock_guard<std::mutex> lock(self->mu);
+      d = self->pending;
+      self->pending = nullptr;
+      self->scheduled = false;
+    }
+    self->room.notify_all();
+    if (d != nullptr) call_js(env, fn, d);
+  }
+
+  // Wakes a reader waiting for room, so that it sees `stopped`.
+  void stop() {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      stopped.store(true);
+    }
+    room.notify_all();
+  }
+
+  ~Stream() {
+    delete pending;
+    if (stop_fd >= 0) close(stop_fd);
   }
 
   static void call_js(Napi::Env env, Napi::Function fn, Delivery* d) {
@@ -175,7 +226,7 @@ void read_events(Stream& st, size_t batch) {
              nlh = mnl_nlmsg_next(nlh, &len)) {
           d->data.resize((d->count + 1) * kSlot);
           if (parse_msg(nlh, d->data.data() + d->count * kSlot) && ++d->count == batch) {
-            st.deliver(d);
+            st.offer(d);
             d = fresh();
           }
         }
@@ -183,7 +234,7 @@ void read_events(Stream& st, size_t batch) {
     }
     if (d->count || d->overruns) {
       d->data.resize(d->count * kSlot);
-      st.deliver(d);
+      st.offer(d);
       d = fresh();
     }
   }
@@ -233,7 +284,8 @@ class EventReader : public Napi::ObjectWrap<EventReader> {
 
  private:
   Napi::Value Close(const Napi::CallbackInfo& info) {
-    if (stream_ && !stream_->stopped.exchange(true)) {
+    if (stream_ && !stream_->stopped.load()) {
+      stream_->stop();
       const uint64_t one = 1;
       if (write(stream_->stop_fd, &one, sizeof one) < 0) { /* the thread also checks `stopped` */ }
     }
