@@ -46,6 +46,11 @@ export class Cache<T extends CacheData> implements ObjectOwner<T> {
     return this.table.get(this.keyOf(data));
   }
 
+  /** The key `data` is stored under (computed once per event by callers that look up and add). */
+  keyFor(data: T): string {
+    return this.keyOf(data);
+  }
+
   get(key: string): CacheObject<T> | undefined {
     return this.table.get(key);
   }

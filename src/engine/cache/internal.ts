@@ -24,6 +24,16 @@ export interface InternalCacheOptions {
   origins?: ReadonlyMap<number, Origin>;
 }
 
+/**
+ * A NEW event's conntrack becomes the cached state itself: the event was decoded for this
+ * intake alone and nothing reads it afterwards, so the copy `cacheable` makes is saved on the
+ * hot path. Only the counters, which are never cached, are dropped.
+ */
+function adopt(ct: Conntrack): Conntrack {
+  if (ct.counters !== undefined) ct.counters = undefined;
+  return ct;
+}
+
 export type SyncObject = CacheObject<Conntrack> | CacheObject<Expectation>;
 
 export class InternalCache {
@@ -72,7 +82,7 @@ export class InternalCache {
       c.unref(obj); // a DEAD object lives on only in the queues
       return obj;
     }
-    obj = ev.type === 'new' ? this.recreate(c, cacheable(ev.ct)) : this.updateForce(c, ev.ct);
+    obj = ev.type === 'new' ? this.recreate(c, adopt(ev.ct)) : this.updateForce(c, ev.ct);
     if (obj !== undefined && origin === 'not-me') this.onEnqueue(obj);
     return obj;
   }
@@ -129,9 +139,10 @@ export class InternalCache {
 
   /** NEW: any cached object with that key is dropped and a fresh one created. */
   private recreate<T extends Conntrack | Expectation>(c: Cache<T>, data: T): CacheObject<T> | undefined {
-    const old = c.find(data);
+    const key = c.keyFor(data);
+    const old = c.get(key);
     if (old !== undefined) c.remove(old);
-    return this.changed(c.add(data));
+    return this.changed(c.add(data, key));
   }
 
   /** `cache_update_force`: merge into a live object, else (re)create. */
