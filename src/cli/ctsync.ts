@@ -10,7 +10,7 @@ import { registerVrrpCommands } from '../vrrp-hooks/commands.js';
 import { registerOpmodeCommands } from '../opmode/commands.js';
 import { DEFAULT_STATE_DIR } from '../configd/session.js';
 import { childNames, ROOT_SCHEMA } from '../configd/schema.js';
-import { findCommand, nextWords, registeredCommands, type CliContext, type CliIo } from './registry.js';
+import { findCommand, nextWords, registeredCommands, type CliCommand, type CliContext, type CliIo } from './registry.js';
 
 registerConfigCommands();
 registerVrrpCommands();
@@ -33,8 +33,13 @@ function takeStateDir(argv: string[], env: NodeJS.ProcessEnv): { stateDir: strin
   return { stateDir, rest };
 }
 
+/** The verbs and every complete op-mode command (its prefixes only list their next words), aligned. */
 function usage(): string {
-  const lines = registeredCommands().map((c) => `  ${c.words.join(' ').padEnd(24)}${c.summary}`);
+  const all = registeredCommands();
+  const extended = (c: CliCommand): boolean => all.some((o) => o.words.length > c.words.length && c.words.every((w, i) => o.words[i] === w));
+  const leaves = all.filter((c) => c.words.length === 1 || !extended(c));
+  const width = Math.max(...leaves.map((c) => c.words.join(' ').length)) + 2;
+  const lines = leaves.map((c) => `  ${c.words.join(' ').padEnd(width)}${c.summary}`);
   return ['Usage: ctsync [--state-dir DIR] <command> [args…]', '', 'Commands:', ...lines].join('\n');
 }
 

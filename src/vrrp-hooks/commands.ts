@@ -8,12 +8,12 @@ import { registerCommand } from '../cli/registry.js';
 export function registerVrrpCommands(): void {
   registerCommand({
     words: ['vrrp-hook'],
-    summary: 'run a VRRP sync-group transition: master|backup|fault <sync-group>',
+    summary: 'Run a VRRP sync-group transition: master|backup|fault <sync-group>',
     run: async (args, ctx) => (await import('./hook.js')).vrrpHookMain(args, ctx.env, (l) => ctx.io.out(l)),
   });
   registerCommand({
     words: ['vrrp-watch'],
-    summary: 'follow keepalived on D-Bus and run the sync-group transitions: <sync-group>',
+    summary: 'Follow keepalived on D-Bus and run the sync-group transitions: <sync-group>',
     run: async (args, ctx) => (await import('./watch.js')).vrrpWatchMain(args, ctx.env, (l) => ctx.io.out(l)),
   });
 }
