@@ -29,6 +29,8 @@ export class FtfwSync extends SyncBase {
   private ackFromSet = false;
   private hello = Hello.INIT;
   private sayHelloBack = false;
+  /** The peer's current session began with a HELLO we have handled (see continuesSession). */
+  private peerSession = false;
 
   constructor(
     ctx: SyncContext,
@@ -52,9 +54,11 @@ export class FtfwSync extends SyncBase {
   recv(h: NetHeader): MsgResult {
     if ((h.flags & NET_F.HELLO_BACK) !== 0 && this.hello === Hello.SAY) this.hello = Hello.DONE;
     const W = this.options.ackWindowSize;
+    const hello = (h.flags & NET_F.HELLO) !== 0;
     let ret: MsgResult;
-    if ((h.flags & NET_F.HELLO) !== 0) {
+    if (hello && !this.continuesSession(h.seq)) {
       // the peer (re)started: it knows nothing of what we sent before
+      this.peerSession = true;
       this.sayHelloBack = true;
       if (this.ackFromSet && before(h.seq, this.ackFrom)) {
         this.window = W - 1;
@@ -63,6 +67,8 @@ export class FtfwSync extends SyncBase {
       this.rsClear();
       ret = this.accept(h);
     } else {
+      if (hello) this.sayHelloBack = true;
+      else this.peerSession = false; // its handshake is over: its next HELLO is a restart
       const expected = this.tracker.expected;
       switch (this.tracker.track(h.seq)) {
         case SeqTrack.AFTER:
@@ -85,6 +91,20 @@ export class FtfwSync extends SyncBase {
     }
     if (ret === MsgResult.DATA || ret === MsgResult.CTL) this.tracker.accept(h.seq);
     return ret;
+  }
+
+  /**
+   * conntrackd treats every HELLO message as a peer restart: it flushes its resend queue and
+   * skips gap detection for it. A peer says HELLO on every message until our HELLO_BACK
+   * reaches it, so whatever is lost in that first second is never NACKed and what we had
+   * queued for it is dropped again and again. ctsyncd takes only the first HELLO of a session
+   * as the restart; the following ones, in sequence (or after a gap a resend can still fill),
+   * are tracked like any message. A HELLO out of that range is a new session again.
+   */
+  private continuesSession(seq: number): boolean {
+    if (!this.peerSession || !this.tracker.started) return false;
+    const expected = this.tracker.expected;
+    return !before(seq, expected) && ((seq - expected) >>> 0) < this.options.resendQueueSize;
   }
 
   override flushQueues(): void {

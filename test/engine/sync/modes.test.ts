@@ -121,6 +121,25 @@ describe('FT-FW', () => {
     expect(b.external.ct.size).toBe(2);
   });
 
+  it('a sender restarting under loss: what its HELLO messages lose is NACKed and resent (conntrackd loses it)', () => {
+    const { sched, wire, a, b } = pair('FTFW', START);
+    b.mode.start(false);
+    sched.advance(3000); // b runs on its own: its HELLO phase is over before a starts
+    a.mode.start(false);
+    let data = 0;
+    b.dropIn = (p) => p[0] === 0x10 && ++data === 2; // flow 2's first copy
+    for (let i = 1; i <= 3; i++) {
+      a.event('new', tcpFlow(i));
+      sched.advance(1);
+    }
+    // the three first copies went out while a still said HELLO (b's HELLO_BACK had not reached it)
+    const firsts = wire.filter((s) => s.from === 'a' && s.payload[0] === 0x10).slice(0, 3);
+    expect(firsts.map((s) => s.payload[15])).toEqual([1, 2, 3]);
+    expect(firsts.every((s) => (s.payload[1]! & NET_F.HELLO) !== 0)).toBe(true);
+    sched.advance(3000);
+    expect(b.external.ct.size).toBe(3);
+  });
+
   it('rs_queue overflow drops the oldest entries (and releases DEAD objects)', () => {
     const { sched, a, b } = pair('FTFW', START, { ftfw: { resendQueueSize: 5, ackWindowSize: 300 } });
     b.lossIn = 1;

@@ -227,10 +227,11 @@ export function droppedByLoss(ns: Netns): number {
 
 /**
  * Let FT-FW's HELLO handshake finish before the loss starts: until each side has seen the
- * other's HELLO_BACK, every HELLO message flushes the receiving side's resend queue and skips
- * gap detection (conntrackd's `ftfw_recv`, which ctsyncd follows for interop), so what is lost
- * during the handshake is never resent. One flow goes over and is deleted again, then two
- * ALIVE periods pass so both sides have answered.
+ * other's HELLO_BACK, conntrackd takes every HELLO message as a peer restart (it flushes its
+ * resend queue and skips gap detection, `ftfw_recv`), so what is lost during the handshake is
+ * never resent. ctsyncd does so only for the first HELLO of a session, which still flushes
+ * when both sides start together. One flow goes over and is deleted again, then two ALIVE
+ * periods pass so both sides have answered.
  */
 async function completeHello(txNs: Netns, rx: SyncNode): Promise<void> {
   const flow = ['-p', 'udp', '-s', '10.99.0.1', '-d', '10.99.0.2', '--sport', '1', '--dport', '2'];
