@@ -59,7 +59,8 @@ export class ExternalCache implements ExternalHandler {
   }
 
   private apply<T extends Conntrack | Expectation>(c: Cache<T>, type: CtEventType, data: T, merge: (into: T, from: T) => void): void {
-    let obj = c.find(data);
+    const key = c.keyFor(data);
+    let obj = c.get(key);
     if (type === 'destroy') {
       if (obj === undefined) c.stats.deleteNotFound++;
       else c.remove(obj);
@@ -70,7 +71,7 @@ export class ExternalCache implements ExternalHandler {
       obj = undefined;
     }
     if (obj === undefined) {
-      obj = c.add(data);
+      obj = c.add(data, key);
     } else {
       merge(obj.data, data);
       c.touch(obj);
