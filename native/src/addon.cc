@@ -14,6 +14,7 @@
 #include <cerrno>
 #include <condition_variable>
 #include <cstring>
+#include <ctime>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -73,9 +74,9 @@ struct Delivery {
 // A thread that produces Deliveries and a thread-safe function that calls JS with them.
 // Dumps hand over one Delivery per batch (`deliver`, which waits when kMaxDeliveries are
 // queued: the kernel holds a dump until it is read). Events are coalesced instead (`offer`):
-// while JS has not taken the pending records, new ones are appended to them, so a burst
-// faster than JS (e.g. `conntrack -R` at 200k+ entries/s) costs one JS call per turn of its
-// event loop, not one per read, and waits here rather than in the socket buffer. Only a JS
+// while JS has not taken the pending batches, new ones queue behind them for the same call,
+// so a burst faster than JS (e.g. `conntrack -R` at 200k+ entries/s) costs one thread hop per
+// turn of its event loop, not one per read, and waits here rather than in the socket buffer. Only a JS
 // side that stays slower than the kernel until kMaxPending records wait backs up into the
 // socket, and the kernel then reports an overrun, as for conntrackd's event socket.
 constexpr size_t kMaxDeliveries = 1024;
@@ -87,45 +88,41 @@ struct Stream {
   int stop_fd = -1;
   std::unique_ptr<NlSocket> sock;
 
-  // Events waiting for JS (owned here until `take` hands them over), and whether a `take` is queued.
+  // Events waiting for JS (owned here until `take` hands them over), how many records they
+  // hold, and whether a `take` is queued.
   std::mutex mu;
   std::condition_variable room;
-  Delivery* pending = nullptr;
+  std::vector<Delivery*> pending;
+  size_t pending_records = 0;
   bool scheduled = false;
 
   void deliver(Delivery* d) {
     if (tsfn.BlockingCall(d, &Stream::call_js) != napi_ok) delete d;
   }
 
-  // Events path: hand `d` to JS, appended to what JS has not taken yet; waits while that is
-  // over kMaxPending records (until JS takes it, or the reader is stopped).
+  // Events path: queue `d` behind what JS has not taken yet (no copy), with one `take` queued
+  // for all of it; waits while over kMaxPending records wait (until JS takes them, or stop).
   void offer(Delivery* d) {
     std::unique_lock<std::mutex> lock(mu);
-    if (pending == nullptr) {
-      pending = d;
-    } else {
-      pending->data.insert(pending->data.end(), d->data.begin(), d->data.end());
-      pending->count += d->count;
-      pending->overruns += d->overruns;
-      delete d;
-    }
+    pending.push_back(d);
+    pending_records += d->count;
     if (!scheduled) {
       scheduled = true;
       if (tsfn.NonBlockingCall(this, &Stream::take) != napi_ok) scheduled = false;
     }
-    room.wait(lock, [this] { return pending == nullptr || pending->count < kMaxPending || stopped.load(); });
+    room.wait(lock, [this] { return pending_records < kMaxPending || stopped.load(); });
   }
 
   static void take(Napi::Env env, Napi::Function fn, Stream* self) {
-    Delivery* d;
+    std::vector<Delivery*> batch;
     {
       std::lock_guard<std::mutex> lock(self->mu);
-      d = self->pending;
-      self->pending = nullptr;
+      batch.swap(self->pending);
+      self->pending_records = 0;
       self->scheduled = false;
     }
     self->room.notify_all();
-    if (d != nullptr) call_js(env, fn, d);
+    for (Delivery* d : batch) call_js(env, fn, d);
   }
 
   // Wakes a reader waiting for room, so that it sees `stopped`.
@@ -138,7 +135,7 @@ struct Stream {
   }
 
   ~Stream() {
-    delete pending;
+    for (Delivery* d : pending) delete d;
     if (stop_fd >= 0) close(stop_fd);
   }
 
@@ -184,6 +181,7 @@ void read_events(Stream& st, size_t batch) {
   pthread_setschedparam(pthread_self(), SCHED_RR, &sp);
   constexpr unsigned kVec = 64;
   constexpr size_t kMsg = 8192;
+  constexpr long kGatherNs = 200000;
   std::vector<uint8_t> bufs(kVec * kMsg);
   mmsghdr msgs[kVec];
   iovec iov[kVec];
@@ -200,6 +198,7 @@ void read_events(Stream& st, size_t batch) {
   while (!st.stopped.load()) {
     if (poll(pfd, 2, -1) < 0 && errno != EINTR) break;
     if (pfd[1].revents) break;
+    size_t got = 0;
     for (;;) {
       for (unsigned i = 0; i < kVec; i++) {
         iov[i] = {bufs.data() + i * kMsg, kMsg};
@@ -220,6 +219,7 @@ void read_events(Stream& st, size_t batch) {
         st.deliver(d);
         return;
       }
+      got += static_cast<size_t>(n);
       for (int i = 0; i < n; i++) {
         int len = static_cast<int>(msgs[i].msg_len);
         for (auto* nlh = static_cast<const nlmsghdr*>(iov[i].iov_base); mnl_nlmsg_ok(nlh, len);
@@ -236,6 +236,13 @@ void read_events(Stream& st, size_t batch) {
       d->data.resize(d->count * kSlot);
       st.offer(d);
       d = fresh();
+    }
+    // A wake that found only a few datagrams: let events gather for a moment, so that a steady
+    // stream costs one poll/recvmmsg round per many events (the socket buffer holds thousands
+    // of events; kGatherNs of them is a few dozen even at the kernel's top rate).
+    if (got < kVec) {
+      const timespec gather{0, kGatherNs};
+      nanosleep(&gather, nullptr);
     }
   }
   delete d;
