@@ -15,7 +15,7 @@ import { Syslog } from '../common/syslog.js';
 import { endpointText, tableEntry, tupleView, type TableEntry, type TupleView } from './conntrack-table.js';
 import { syncConfig, type OpmodeContext, type OpmodeOptions, type Output } from './context.js';
 import { REQUEST, type EngineClient } from './engine-client.js';
-import { parseFlowXml, type CacheFlow } from './flow-xml.js';
+import { parseExpectationLines, parseFlowXml, type CacheFlow } from './cache-dump.js';
 import { simpleTable } from './table.js';
 
 // ---- show conntrack-sync statistics ----------------------------------------------------------
@@ -97,6 +97,8 @@ export interface ExpectCacheEntry {
   protocol: string;
   protonum: number;
   expected: TupleView;
+  /** Which parts of `expected` must match: a 0 port is any port. */
+  mask: TupleView;
   master: TupleView;
   helper: string | null;
   zone: number;
@@ -104,10 +106,19 @@ export interface ExpectCacheEntry {
   active_since: number;
 }
 
+/** The requests of a cache table: its text dump (read by PARSE_DUMP) and its structured dump. */
 const CACHE_REQUESTS = {
-  internal: { main: [REQUEST.CT_DUMP_INT_XML, REQUEST.JSON_CT_DUMP_INTERNAL], expect: [REQUEST.EXP_DUMP_INT_XML, REQUEST.JSON_EXP_DUMP_INTERNAL] },
-  external: { main: [REQUEST.CT_DUMP_EXT_XML, REQUEST.JSON_CT_DUMP_EXTERNAL], expect: [REQUEST.EXP_DUMP_EXT_XML, REQUEST.JSON_EXP_DUMP_EXTERNAL] },
+  internal: {
+    main: { text: REQUEST.CT_DUMP_INT_XML, json: REQUEST.JSON_CT_DUMP_INTERNAL },
+    expect: { text: REQUEST.EXP_DUMP_INTERNAL, json: REQUEST.JSON_EXP_DUMP_INTERNAL },
+  },
+  external: {
+    main: { text: REQUEST.CT_DUMP_EXT_XML, json: REQUEST.JSON_CT_DUMP_EXTERNAL },
+    expect: { text: REQUEST.EXP_DUMP_EXTERNAL, json: REQUEST.JSON_EXP_DUMP_EXTERNAL },
+  },
 } as const;
+
+const PARSE_DUMP: Record<CacheTable, (text: string) => CacheFlow[]> = { main: parseFlowXml, expect: parseExpectationLines };
 
 function expectEntry(exp: Expectation, activeSince: number): ExpectCacheEntry {
   return {
@@ -115,6 +126,7 @@ function expectEntry(exp: Expectation, activeSince: number): ExpectCacheEntry {
     protocol: l4ProtoName(exp.tuple.proto),
     protonum: exp.tuple.proto,
     expected: tupleView(exp.tuple),
+    mask: tupleView(exp.mask),
     master: tupleView(exp.master),
     helper: exp.helper ?? null,
     zone: exp.zone ?? 0,
@@ -123,7 +135,7 @@ function expectEntry(exp: Expectation, activeSince: number): ExpectCacheEntry {
   };
 }
 
-/** VyOS's cache table (T6227): Source / Destination / Protocol of the original direction. */
+/** VyOS's cache table (T6227): Source / Destination / Protocol of the original direction (of an expectation: the expected tuple). */
 export function formatCacheTable(flows: readonly CacheFlow[]): string {
   return simpleTable(
     ['Source', 'Destination', 'Protocol'],
@@ -134,17 +146,17 @@ export function formatCacheTable(flows: readonly CacheFlow[]): string {
 export async function showSyncCache(ctx: OpmodeContext, cache: CacheName, table: CacheTable, opts: OpmodeOptions): Promise<Output> {
   syncConfig(ctx);
   const engine = ctx.engine();
-  const [xml, json] = CACHE_REQUESTS[cache][table];
-  if (!opts.json) return formatCacheTable(parseFlowXml(await engine.request(xml)));
+  const requests = CACHE_REQUESTS[cache][table];
+  if (!opts.json) return formatCacheTable(PARSE_DUMP[table](await engine.request(requests.text)));
   if (table === 'main') {
-    const doc = await engine.requestJson<DumpDocument<Conntrack>>(json);
+    const doc = await engine.requestJson<DumpDocument<Conntrack>>(requests.json);
     return doc.entries.map((e): CacheEntry => ({
       ...tableEntry(e.object),
       active_since: e.activeSince,
       ...(e.expiresIn !== undefined ? { expires_in: e.expiresIn } : {}),
     }));
   }
-  const doc = await engine.requestJson<DumpDocument<Expectation>>(json);
+  const doc = await engine.requestJson<DumpDocument<Expectation>>(requests.json);
   return doc.entries.map((e) => expectEntry(e.object, e.activeSince));
 }
 

@@ -98,3 +98,14 @@ export function testContext(stateDir: string, env: NodeJS.ProcessEnv, overrides:
   const push = (t: string): void => void lines.push(t);
   return { ...processContext(stateDir, env, push, push), ...overrides, lines };
 }
+
+/**
+ * The cells of a tabulate `simple` table (header, dashes, rows) as printed by op-mode: column
+ * i starts where the i-th run of dashes starts, so blank cells stay in place. [] for no rows.
+ */
+export function tableCells(text: string): { header: string[]; rows: string[][] } {
+  const [head = '', dashes = '', ...lines] = text.replace(/^\n+/, '').trimEnd().split('\n');
+  const starts = [...dashes.matchAll(/-+/g)].map((m) => m.index!);
+  const cut = (line: string): string[] => starts.map((s, i) => line.slice(s, starts[i + 1]).trim());
+  return { header: cut(head), rows: lines.map(cut) };
+}
