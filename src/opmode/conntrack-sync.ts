@@ -181,8 +181,8 @@ const RESYNC_FAILED = 'Failed to request resynchronization of external cache';
 const BULK_FAILED = 'Failed to send bulk update to other conntrack-sync systems';
 
 /** Runs an action with VyOS's syslog line first; `log` adds lines to the same log. */
-async function withSyslog<T>(line: string, fn: (log: (line: string) => void) => Promise<T>): Promise<T> {
-  const syslog = new Syslog();
+async function withSyslog<T>(ctx: OpmodeContext, line: string, fn: (log: (line: string) => void) => Promise<T>): Promise<T> {
+  const syslog = new Syslog({ socketPath: ctx.env.CTSYNC_SYSLOG_SOCKET || undefined });
   syslog.log(line);
   try {
     return await fn((l) => syslog.log(l));
@@ -199,7 +199,7 @@ function actionOutput(command: string, steps: string[], opts: OpmodeOptions): Ou
 export async function resetExternalCache(ctx: OpmodeContext, opts: OpmodeOptions): Promise<Output> {
   syncConfig(ctx);
   const engine = ctx.engine();
-  return withSyslog('Resetting external cache of conntrack sync service...', async () => {
+  return withSyslog(ctx, 'Resetting external cache of conntrack sync service...', async () => {
     // VyOS prints "Failed to clear {direction} cache" (a missing f-string); the word is filled in here.
     await step(engine, REQUEST.CT_FLUSH_EXT_CACHE, 'Failed to clear external cache');
     await step(engine, REQUEST.REQUEST_DUMP, RESYNC_FAILED);
@@ -211,7 +211,7 @@ export async function resetExternalCache(ctx: OpmodeContext, opts: OpmodeOptions
 export async function resetInternalCache(ctx: OpmodeContext, opts: OpmodeOptions): Promise<Output> {
   syncConfig(ctx);
   const engine = ctx.engine();
-  return withSyslog('Resetting internal cache of conntrack sync service...', async () => {
+  return withSyslog(ctx, 'Resetting internal cache of conntrack sync service...', async () => {
     await step(engine, REQUEST.CT_FLUSH_INT_CACHE, 'Failed to clear internal cache');
     const steps = ['flush-internal-cache'];
     try {
@@ -251,7 +251,7 @@ export async function restartSync(ctx: OpmodeContext, opts: OpmodeOptions): Prom
   refuseDuringCommit(ctx.stateDir);
   const engine = ctx.engine();
   const { service } = engine;
-  return withSyslog('Restarting conntrack sync service...', async (log) => {
+  return withSyslog(ctx, 'Restarting conntrack sync service...', async (log) => {
     const steps: string[] = [];
     if (await service.alive()) {
       // Waits until the engine has let go of its socket and lock file.

@@ -14,22 +14,14 @@ import { rawKeys } from '../../src/opmode/commands.js';
 import {
   formatSyncStatus, resetExternalCache, resetInternalCache, restartSync, showSyncCache, showSyncStatistics, showSyncStatus,
 } from '../../src/opmode/conntrack-sync.js';
-import { CS, configuredStateDir, tempDir, testContext } from './helpers.js';
+import { CS, SYNC_CONFIG, configuredStateDir, tempDir, testContext } from './helpers.js';
 import { schemaErrors } from './schemas.js';
 
 const LAB = '/work/shared/lab/outputs/ftfw-udp-capture';
 /** A lab capture without its `# command` first line and `# exit status` last line. */
 const lab = (file: string): string => readFileSync(path.join(LAB, file), 'utf8').split('\n').filter((l) => !l.startsWith('# ')).join('\n');
 
-const BASE = [
-  `${CS} interface eth0`,
-  `${CS} accept-protocol tcp`,
-  `${CS} failover-mechanism vrrp sync-group SG1`,
-  'high-availability vrrp group internal interface eth1',
-  'high-availability vrrp group internal vrid 10',
-  'high-availability vrrp group internal address 198.51.100.100/24',
-  'high-availability vrrp sync-group SG1 member internal',
-];
+const BASE = [...SYNC_CONFIG, `${CS} accept-protocol tcp`];
 
 const cacheStats = { active: 2, total: 3, createdOk: 5, createdFailed: 0, noMemory: 0, noSpace: 0, updatedOk: 4, updatedFailed: 0, updateNotFound: 0, deletedOk: 3, deletedFailed: 0, deleteNotFound: 0 };
 const STATS: StatsDocument = {

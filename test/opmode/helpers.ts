@@ -8,6 +8,16 @@ import { fakeKernel, inputs } from '../configd/helpers.js';
 
 export const CS = 'service conntrack-sync';
 
+/** The smallest valid conntrack-sync config (VyOS verify needs the VRRP sync-group), as set lines. */
+export const SYNC_CONFIG: readonly string[] = [
+  `${CS} interface eth0`,
+  `${CS} failover-mechanism vrrp sync-group SG1`,
+  'high-availability vrrp group internal interface eth1',
+  'high-availability vrrp group internal vrid 10',
+  'high-availability vrrp group internal address 198.51.100.100/24',
+  'high-availability vrrp sync-group SG1 member internal',
+];
+
 const made: string[] = [];
 process.once('exit', () => {
   for (const dir of made) rmSync(dir, { recursive: true, force: true });
@@ -24,7 +34,7 @@ export function tempDir(prefix: string): string {
  * A state dir whose running config holds `setLines` (committed through configd's session,
  * against a fake kernel with eth0/eth1, rendering into the dir itself, starting no engine).
  */
-export async function configuredStateDir(setLines: string[]): Promise<string> {
+export async function configuredStateDir(setLines: readonly string[]): Promise<string> {
   const dir = tempDir('state');
   const session = new ConfigSession({
     stateDir: dir,
