@@ -13,7 +13,7 @@ import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanup, hasProgram, Netns, netnsSupport, veth, waitFor } from '../helpers/netns.js';
-import { CS, SYNC_CONFIG, configuredStateDir, conntrackdConf, tableCells, tempDir } from '../opmode/helpers.js';
+import { CS, SLOW_MS, SYNC_CONFIG, configuredStateDir, conntrackdConf, tableCells, tempDir } from '../opmode/helpers.js';
 import { CTSYNC, CTSYNCD } from '../helpers/programs.js';
 import { schemaErrors } from '../opmode/schemas.js';
 import { CLIENT, FTP_DATA_PORT, RoutedFirewall, SERVER } from './opmode-traffic.js';
@@ -163,7 +163,7 @@ describe.skipIf(!ready).each(ENGINES)(`op-mode against a $name pair${ready ? '' 
     expect(counter(peer[1]!, 'cache external', 'current active connections')).toBe(1);
     const plain = ctsync(conf2, ['show', 'conntrack-sync', 'statistics'], { state: stateNoExpect });
     expect(plain.stdout).not.toContain('Expect Table Statistics');
-  });
+  }, SLOW_MS);
 
   it('show conntrack-sync cache: every flow of fw1 (traffic, NAT, mark, zone) and the expectation, in each cache', () => {
     const internal = ctsync(conf1, ['show', 'conntrack-sync', 'cache', 'internal']);
@@ -182,7 +182,7 @@ describe.skipIf(!ready).each(ENGINES)(`op-mode against a $name pair${ready ? '' 
     expect(cacheRows(ctsync(conf1, ['show', 'conntrack-sync', 'cache', 'internal', 'expect']))).toEqual([EXPECT_ROW]);
     expect(cacheRows(ctsync(conf2, ['show', 'conntrack-sync', 'cache', 'external', 'expect']))).toEqual([EXPECT_ROW]);
     expect(ctsync(conf1, ['show', 'conntrack-sync', 'cache', 'external', 'expect']).stdout).toBe('Source  Destination  Protocol\n------  -----------  --------\n');
-  });
+  }, SLOW_MS);
 
   it.runIf(eng.name === 'conntrackd')('--json of engine data needs ctsyncd: conntrackd answers no structured request', () => {
     expect(ctsync(conf1, ['show', 'conntrack-sync', 'statistics', '--json'])).toEqual({
@@ -228,7 +228,7 @@ describe.skipIf(!ready).each(ENGINES)(`op-mode against a $name pair${ready ? '' 
       })]);
     }
     expect(json(conf1, 'cache', 'external', 'expect')).toEqual([]);
-  });
+  }, SLOW_MS);
 
   it('reset conntrack-sync external-cache: no output; flushed, then refilled by the resync it requests', async () => {
     const created = (): number => counter(engine(conf2, '-s'), 'cache external', 'connections created');
@@ -246,7 +246,7 @@ describe.skipIf(!ready).each(ENGINES)(`op-mode against a $name pair${ready ? '' 
     expect(schemaErrors('sync-action', result)).toEqual([]);
     expect(result).toEqual({ command: 'reset conntrack-sync external-cache', steps: ['flush-external-cache', 'request-resync'] });
     expect(await refilled(again)).toBe(true);
-  });
+  }, SLOW_MS);
 
   it('reset conntrack-sync internal-cache: flushed, resynced from the kernel, bulk-sent to the peer', async () => {
     const created = counter(engine(conf1, '-s'), 'cache internal', 'connections created');
@@ -283,7 +283,7 @@ describe.skipIf(!ready).each(ENGINES)(`op-mode against a $name pair${ready ? '' 
     const result = JSON.parse(r.stdout);
     expect(schemaErrors('sync-action', result)).toEqual([]);
     expect(result).toEqual({ command: 'restart conntrack-sync', steps: ['kill', 'start', 'request-resync', 'send-bulk'] });
-  }, 30_000);
+  }, 2 * SLOW_MS);
 
   it.runIf(eng.name === 'ctsyncd')('show conntrack-sync status: the config, then the transitions a real VRRP hook made on fw2', () => {
     const status = (state = stateDir): Run => ctsync(conf2, ['show', 'conntrack-sync', 'status'], { state });
@@ -310,7 +310,7 @@ describe.skipIf(!ready).each(ENGINES)(`op-mode against a $name pair${ready ? '' 
     }
     // The master transition committed fw2's external cache: fw1's flows are in fw2's kernel.
     expect(fw2.run('conntrack', ['-L', '-s', '10.50.0.4'])).toContain('dport=443');
-  }, 60_000);
+  }, 2 * SLOW_MS);
 
   it('errors: engine not running, socket permission denied: one line each, exit 1, no stack', () => {
     const down = path.join(dir, 'down.conf');

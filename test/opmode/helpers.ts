@@ -119,3 +119,9 @@ export function tableCells(text: string): { header: string[]; rows: string[][] }
   const cut = (line: string): string[] => starts.map((s, i) => line.slice(s, starts[i + 1]).trim());
   return { header: cut(head), rows: lines.map(cut) };
 }
+
+/**
+ * The timeout of a test that runs the `ctsync` program many times: each run costs ~0.6 s of
+ * CPU (mostly loading and compiling the config schema), several seconds on a loaded machine.
+ */
+export const SLOW_MS = 60_000;
