@@ -15,7 +15,7 @@ import { Syslog } from '../common/syslog.js';
 import { endpointText, tableEntry, tupleView, type TableEntry, type TupleView } from './conntrack-table.js';
 import { syncConfig, type OpmodeContext, type OpmodeOptions, type Output } from './context.js';
 import { REQUEST, type EngineClient } from './engine-client.js';
-import { parseFlowXml, type CacheFlow } from './flow-xml.js';
+import { parseExpectationLines, parseFlowXml, type CacheFlow } from './cache-dump.js';
 import { simpleTable } from './table.js';
 
 // ---- show conntrack-sync statistics ----------------------------------------------------------
@@ -97,6 +97,8 @@ export interface ExpectCacheEntry {
   protocol: string;
   protonum: number;
   expected: TupleView;
+  /** Which parts of `expected` must match: a 0 port is any port. */
+  mask: TupleView;
   master: TupleView;
   helper: string | null;
   zone: number;
@@ -104,10 +106,19 @@ export interface ExpectCacheEntry {
   active_since: number;
 }
 
+/** The requests of a cache table: its text dump (read by PARSE_DUMP) and its structured dump. */
 const CACHE_REQUESTS = {
-  internal: { main: [REQUEST.CT_DUMP_INT_XML, REQUEST.JSON_CT_DUMP_INTERNAL], expect: [REQUEST.EXP_DUMP_INT_XML, REQUEST.JSON_EXP_DUMP_INTERNAL] },
-  external: { main: [REQUEST.CT_DUMP_EXT_XML, REQUEST.JSON_CT_DUMP_EXTERNAL], expect: [REQUEST.EXP_DUMP_EXT_XML, REQUEST.JSON_EXP_DUMP_EXTERNAL] },
+  internal: {
+    main: { text: REQUEST.CT_DUMP_INT_XML, json: REQUEST.JSON_CT_DUMP_INTERNAL },
+    expect: { text: REQUEST.EXP_DUMP_INTERNAL, json: REQUEST.JSON_EXP_DUMP_INTERNAL },
+  },
+  external: {
+    main: { text: REQUEST.CT_DUMP_EXT_XML, json: REQUEST.JSON_CT_DUMP_EXTERNAL },
+    expect: { text: REQUEST.EXP_DUMP_EXTERNAL, json: REQUEST.JSON_EXP_DUMP_EXTERNAL },
+  },
 } as const;
+
+const PARSE_DUMP: Record<CacheTable, (text: string) => CacheFlow[]> = { main: parseFlowXml, expect: parseExpectationLines };
 
 function expectEntry(exp: Expectation, activeSince: number): ExpectCacheEntry {
   return {
@@ -115,6 +126,7 @@ function expectEntry(exp: Expectation, activeSince: number): ExpectCacheEntry {
     protocol: l4ProtoName(exp.tuple.proto),
     protonum: exp.tuple.proto,
     expected: tupleView(exp.tuple),
+    mask: tupleView(exp.mask),
     master: tupleView(exp.master),
     helper: exp.helper ?? null,
     zone: exp.zone ?? 0,
@@ -123,7 +135,7 @@ function expectEntry(exp: Expectation, activeSince: number): ExpectCacheEntry {
   };
 }
 
-/** VyOS's cache table (T6227): Source / Destination / Protocol of the original direction. */
+/** VyOS's cache table (T6227): Source / Destination / Protocol of the original direction (of an expectation: the expected tuple). */
 export function formatCacheTable(flows: readonly CacheFlow[]): string {
   return simpleTable(
     ['Source', 'Destination', 'Protocol'],
@@ -134,17 +146,17 @@ export function formatCacheTable(flows: readonly CacheFlow[]): string {
 export async function showSyncCache(ctx: OpmodeContext, cache: CacheName, table: CacheTable, opts: OpmodeOptions): Promise<Output> {
   syncConfig(ctx);
   const engine = ctx.engine();
-  const [xml, json] = CACHE_REQUESTS[cache][table];
-  if (!opts.json) return formatCacheTable(parseFlowXml(await engine.request(xml)));
+  const requests = CACHE_REQUESTS[cache][table];
+  if (!opts.json) return formatCacheTable(PARSE_DUMP[table](await engine.request(requests.text)));
   if (table === 'main') {
-    const doc = await engine.requestJson<DumpDocument<Conntrack>>(json);
+    const doc = await engine.requestJson<DumpDocument<Conntrack>>(requests.json);
     return doc.entries.map((e): CacheEntry => ({
       ...tableEntry(e.object),
       active_since: e.activeSince,
       ...(e.expiresIn !== undefined ? { expires_in: e.expiresIn } : {}),
     }));
   }
-  const doc = await engine.requestJson<DumpDocument<Expectation>>(json);
+  const doc = await engine.requestJson<DumpDocument<Expectation>>(requests.json);
   return doc.entries.map((e) => expectEntry(e.object, e.activeSince));
 }
 
@@ -169,8 +181,8 @@ const RESYNC_FAILED = 'Failed to request resynchronization of external cache';
 const BULK_FAILED = 'Failed to send bulk update to other conntrack-sync systems';
 
 /** Runs an action with VyOS's syslog line first; `log` adds lines to the same log. */
-async function withSyslog<T>(line: string, fn: (log: (line: string) => void) => Promise<T>): Promise<T> {
-  const syslog = new Syslog();
+async function withSyslog<T>(ctx: OpmodeContext, line: string, fn: (log: (line: string) => void) => Promise<T>): Promise<T> {
+  const syslog = new Syslog({ socketPath: ctx.env.CTSYNC_SYSLOG_SOCKET || undefined });
   syslog.log(line);
   try {
     return await fn((l) => syslog.log(l));
@@ -187,7 +199,7 @@ function actionOutput(command: string, steps: string[], opts: OpmodeOptions): Ou
 export async function resetExternalCache(ctx: OpmodeContext, opts: OpmodeOptions): Promise<Output> {
   syncConfig(ctx);
   const engine = ctx.engine();
-  return withSyslog('Resetting external cache of conntrack sync service...', async () => {
+  return withSyslog(ctx, 'Resetting external cache of conntrack sync service...', async () => {
     // VyOS prints "Failed to clear {direction} cache" (a missing f-string); the word is filled in here.
     await step(engine, REQUEST.CT_FLUSH_EXT_CACHE, 'Failed to clear external cache');
     await step(engine, REQUEST.REQUEST_DUMP, RESYNC_FAILED);
@@ -199,7 +211,7 @@ export async function resetExternalCache(ctx: OpmodeContext, opts: OpmodeOptions
 export async function resetInternalCache(ctx: OpmodeContext, opts: OpmodeOptions): Promise<Output> {
   syncConfig(ctx);
   const engine = ctx.engine();
-  return withSyslog('Resetting internal cache of conntrack sync service...', async () => {
+  return withSyslog(ctx, 'Resetting internal cache of conntrack sync service...', async () => {
     await step(engine, REQUEST.CT_FLUSH_INT_CACHE, 'Failed to clear internal cache');
     const steps = ['flush-internal-cache'];
     try {
@@ -239,7 +251,7 @@ export async function restartSync(ctx: OpmodeContext, opts: OpmodeOptions): Prom
   refuseDuringCommit(ctx.stateDir);
   const engine = ctx.engine();
   const { service } = engine;
-  return withSyslog('Restarting conntrack sync service...', async (log) => {
+  return withSyslog(ctx, 'Restarting conntrack sync service...', async (log) => {
     const steps: string[] = [];
     if (await service.alive()) {
       // Waits until the engine has let go of its socket and lock file.

@@ -9,7 +9,7 @@
 import { CtsyncError } from '../common/errors.js';
 import { readAddress, writeAddress } from '../engine/model/address.js';
 import {
-  IPPROTO, IPS, L4_PROTO_NAMES, TCP_STATE, TCP_STATE_NAMES, l4ProtoName, type Conntrack, type CtTuple, type L3,
+  IPPROTO, IPS, L4_PROTO_NAMES, TCP_STATE, TCP_STATE_NAMES, l4ProtoName, type Conntrack, type CtTuple, type L3, type NatRange,
 } from '../engine/model/conntrack.js';
 import type { OpmodeContext, OpmodeOptions, Output } from './context.js';
 import { fixedTable, simpleTable } from './table.js';
@@ -31,6 +31,12 @@ export interface FlowEnd extends TupleView {
   bytes: number;
 }
 
+/** A NAT manipulation of a flow: the address (and port) its packets are rewritten to. */
+export interface NatView {
+  address: string;
+  port?: number;
+}
+
 export interface TableEntry {
   id: number | null;
   family: L3;
@@ -42,6 +48,11 @@ export interface TableEntry {
   timeout: number | null;
   mark: number;
   zone: number;
+  /** The conntrack helper attached (`ftp`), null for none. */
+  helper: string | null;
+  /** Source / destination NAT; external-cache objects carry it on the wire instead of a reply tuple. */
+  snat: NatView | null;
+  dnat: NatView | null;
   original: FlowEnd;
   /** Null for objects rebuilt from the sync wire (external cache), which carry no reply tuple. */
   reply: FlowEnd | null;
@@ -76,6 +87,11 @@ function flowEnd(t: CtTuple, packets = 0, bytes = 0): FlowEnd {
   return { ...tupleView(t), packets, bytes };
 }
 
+function natView(nat: NatRange | undefined): NatView | null {
+  if (!nat) return null;
+  return nat.port === undefined ? { address: nat.addr } : { address: nat.addr, port: nat.port };
+}
+
 export function tableEntry(ct: Conntrack): TableEntry {
   const c = ct.counters;
   const status = ct.status ?? 0;
@@ -89,6 +105,9 @@ export function tableEntry(ct: Conntrack): TableEntry {
     timeout: status & (IPS.OFFLOAD | IPS.HW_OFFLOAD) ? null : (ct.timeout ?? null),
     mark: ct.mark ?? 0,
     zone: ct.zone ?? 0,
+    helper: ct.helper ?? null,
+    snat: natView(ct.snat),
+    dnat: natView(ct.dnat),
     original: flowEnd(ct.orig, c?.origPackets, c?.origBytes),
     reply: ct.reply ? flowEnd(ct.reply, c?.replyPackets, c?.replyBytes) : null,
     assured: (status & IPS.ASSURED) !== 0,

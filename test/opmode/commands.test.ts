@@ -1,8 +1,10 @@
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/ctsync.js';
 import { OPMODE_COMMANDS, helpText, rawKeys, validNextWords } from '../../src/opmode/commands.js';
 import { parseProcStat } from '../../src/opmode/conntrack-statistics.js';
-import { tempDir } from './helpers.js';
+import { SYNC_CONFIG, configuredStateDir, tempDir } from './helpers.js';
 import { schemaErrors } from './schemas.js';
 
 /** Runs the `ctsync` dispatcher in-process; returns exit status and both streams. */
@@ -94,6 +96,38 @@ describe('ctsync dispatch of op-mode words', () => {
   it('not configured: the VyOS sentence and exit 1, for every conntrack-sync command', async () => {
     for (const words of [['show', 'conntrack-sync', 'status'], ['show', 'conntrack-sync', 'statistics', '--json'], ['show', 'conntrack-sync', 'cache', 'external'], ['reset', 'conntrack-sync', 'internal-cache'], ['restart', 'conntrack-sync']]) {
       expect(await ctsync(...words)).toEqual({ status: 1, out: '', err: 'conntrack-sync is not configured!\n' });
+    }
+  });
+
+  it('engine not running: every command that needs the engine says so in one line and exits 1, text and --json', async () => {
+    const dir = tempDir('down');
+    const stateDir = await configuredStateDir(SYNC_CONFIG);
+    const socket = path.join(dir, 'gone.ctl');
+    const dead = path.join(dir, 'dead.conf');
+    writeFileSync(dead, `General {\n\tLockFile ${path.join(dir, 'gone.lock')}\n\tUNIX {\n\t\tPath ${socket}\n\t}\n}\n`);
+    const missing = path.join(dir, 'missing.conf');
+    const env = { CTSYNC_SYSLOG_SOCKET: path.join(dir, 'no-syslog'), CTSYNC_ENGINE_CMD: 'false' };
+    const needEngine = OPMODE_COMMANDS.filter((c) => c.run && c.words[1] === 'conntrack-sync' && c.words[2] !== 'status');
+    expect(needEngine).toHaveLength(10);
+    const notRunning = `conntrack-sync engine is not running (no answer on ${socket})`;
+    const deadLine: Record<string, string> = {
+      'reset conntrack-sync external-cache': `Failed to clear external cache: ${notRunning}`,
+      'reset conntrack-sync internal-cache': `Failed to clear internal cache: ${notRunning}`,
+      // restart starts a stopped engine: here its start fails.
+      'restart conntrack-sync': `Failed to start the conntrack-sync engine (false -C ${dead} -d)`,
+    };
+    for (const { words } of needEngine) {
+      for (const json of [[], ['--json']]) {
+        const run = async (conf: string): Promise<{ status: number; out: string; err: string }> => {
+          let out = '';
+          let err = '';
+          const status = await main(['--state-dir', stateDir, ...words, ...json], { out: (t) => (out += `${t}\n`), err: (t) => (err += `${t}\n`) }, { ...env, CTSYNC_ENGINE_CONF: conf });
+          return { status, out, err };
+        };
+        const label = [...words, ...json].join(' ');
+        expect(await run(dead), label).toEqual({ status: 1, out: '', err: `${deadLine[words.join(' ')] ?? notRunning}\n` });
+        expect(await run(missing), label).toEqual({ status: 1, out: '', err: `conntrack-sync engine is not running (${missing} is missing)\n` });
+      }
     }
   });
 

@@ -6,6 +6,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { formatExpectationLine } from '../../src/engine/control/format.js';
 import { jsonReply, type DumpDocument, type StatsDocument } from '../../src/engine/control/json.js';
 import { ControlServer, type ControlHandler } from '../../src/engine/control/server.js';
 import type { Conntrack, Expectation } from '../../src/engine/model/conntrack.js';
@@ -13,22 +14,14 @@ import { rawKeys } from '../../src/opmode/commands.js';
 import {
   formatSyncStatus, resetExternalCache, resetInternalCache, restartSync, showSyncCache, showSyncStatistics, showSyncStatus,
 } from '../../src/opmode/conntrack-sync.js';
-import { CS, configuredStateDir, tempDir, testContext } from './helpers.js';
+import { CS, SYNC_CONFIG, configuredStateDir, tempDir, testContext } from './helpers.js';
 import { schemaErrors } from './schemas.js';
 
 const LAB = '/work/shared/lab/outputs/ftfw-udp-capture';
 /** A lab capture without its `# command` first line and `# exit status` last line. */
 const lab = (file: string): string => readFileSync(path.join(LAB, file), 'utf8').split('\n').filter((l) => !l.startsWith('# ')).join('\n');
 
-const BASE = [
-  `${CS} interface eth0`,
-  `${CS} accept-protocol tcp`,
-  `${CS} failover-mechanism vrrp sync-group SG1`,
-  'high-availability vrrp group internal interface eth1',
-  'high-availability vrrp group internal vrid 10',
-  'high-availability vrrp group internal address 198.51.100.100/24',
-  'high-availability vrrp sync-group SG1 member internal',
-];
+const BASE = [...SYNC_CONFIG, `${CS} accept-protocol tcp`];
 
 const cacheStats = { active: 2, total: 3, createdOk: 5, createdFailed: 0, noMemory: 0, noSpace: 0, updatedOk: 4, updatedFailed: 0, updateNotFound: 0, deletedOk: 3, deletedFailed: 0, deleteNotFound: 0 };
 const STATS: StatsDocument = {
@@ -70,7 +63,8 @@ const handler: ControlHandler = {
   },
   dump: (cache, what, format) => {
     calls.push(`dump:${cache}:${what}:${format}`);
-    return what === 'ct' && format === 'xml' ? lab(cache === 'internal' ? 'fw1_ix.txt' : 'fw2_ex.txt') : '';
+    if (what === 'expect') return format === 'text' ? formatExpectationLine(EXPECTATION, { activeSince: 3 }) : '';
+    return format === 'xml' ? lab(cache === 'internal' ? 'fw1_ix.txt' : 'fw2_ex.txt') : '';
   },
   commit: () => undefined,
   flushCache: (which) => void calls.push(`flush:${which}`),
@@ -135,7 +129,7 @@ describe('show conntrack-sync statistics', () => {
 });
 
 describe('show conntrack-sync cache', () => {
-  it('tables the original direction of the -x dump: Source / Destination / Protocol', async () => {
+  it('tables the original direction of the -x dump, and the expected tuple of an expectation: Source / Destination / Protocol', async () => {
     const ctx = testContext(await configuredStateDir(BASE), env);
     calls.length = 0;
     const internal = (await showSyncCache(ctx, 'internal', 'main', text)) as string;
@@ -147,8 +141,11 @@ describe('show conntrack-sync cache', () => {
     expect(internal.split('\n')).toHaveLength(2 + lab('fw1_ix.txt').trim().split('\n').length);
     const external = (await showSyncCache(ctx, 'external', 'main', text)) as string;
     expect(external.split('\n')[2]).toBe('10.1.201.7:40000   10.0.2.10:80  tcp');
-    expect(await showSyncCache(ctx, 'internal', 'expect', text)).toBe('Source  Destination  Protocol\n------  -----------  --------');
-    expect(calls).toEqual(['dump:internal:ct:xml', 'dump:external:ct:xml', 'dump:internal:expect:xml']);
+    // The helper's source port is open (mask 0): not shown.
+    expect(await showSyncCache(ctx, 'internal', 'expect', text)).toBe(
+      ['Source    Destination     Protocol', '--------  --------------  --------', '10.0.0.2  10.0.0.1:50000  tcp'].join('\n'),
+    );
+    expect(calls).toEqual(['dump:internal:ct:xml', 'dump:external:ct:xml', 'dump:internal:expect:text']);
   });
 
   it('--json comes from the structured dumps and validates', async () => {
@@ -158,7 +155,9 @@ describe('show conntrack-sync cache', () => {
     expect(ext).toEqual([expect.objectContaining({ reply: null, id: null, state: 'ESTABLISHED', active_since: 14, original: { src: '10.1.201.7', dst: '10.0.2.10', sport: 40000, dport: 80, packets: 0, bytes: 0 } })]);
     expect(schemaErrors('sync-cache', ext)).toEqual([]);
     const exp = rawKeys(await showSyncCache(ctx, 'internal', 'expect', json));
-    expect(exp).toEqual([expect.objectContaining({ helper: 'ftp', expected: { src: '10.0.0.2', dst: '10.0.0.1', sport: 0, dport: 50000 } })]);
+    expect(exp).toEqual([
+      expect.objectContaining({ helper: 'ftp', expected: { src: '10.0.0.2', dst: '10.0.0.1', sport: 0, dport: 50000 }, mask: { src: '255.255.255.255', dst: '255.255.255.255', sport: 0, dport: 65535 } }),
+    ]);
     expect(schemaErrors('sync-expect-cache', exp)).toEqual([]);
     expect(calls).toEqual(['json:ct-external', 'json:expect-internal']);
   });

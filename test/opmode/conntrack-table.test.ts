@@ -104,6 +104,17 @@ describe('table entries as --json', () => {
     expect(schemaErrors('conntrack-table', [{ ...entries[0], extra: 1 }])).not.toEqual([]);
     expect(schemaErrors('conntrack-table', [{ ...entries[0], mark: '7' }])).not.toEqual([]);
   });
+
+  it('name the NAT ranges and the helper of a flow (null when none)', () => {
+    const ftp: Conntrack = { ...tcp(4, '10.0.0.1', 1030, '10.0.0.2', 21, 300), helper: 'ftp', snat: { addr: '192.0.2.1', port: 20000 } };
+    const dnat: Conntrack = { ...udp(5, '10.0.0.1', 53, '10.0.0.2', 53, 29), dnat: { addr: '10.0.3.10' } };
+    const entries = [ftp, dnat].map(tableEntry);
+    expect(entries).toMatchObject([
+      { helper: 'ftp', snat: { address: '192.0.2.1', port: 20000 }, dnat: null },
+      { helper: null, snat: null, dnat: { address: '10.0.3.10' } },
+    ]);
+    expect(schemaErrors('conntrack-table', entries)).toEqual([]);
+  });
 });
 
 describe('filters', () => {

@@ -8,6 +8,16 @@ import { fakeKernel, inputs } from '../configd/helpers.js';
 
 export const CS = 'service conntrack-sync';
 
+/** The smallest valid conntrack-sync config (VyOS verify needs the VRRP sync-group), as set lines. */
+export const SYNC_CONFIG: readonly string[] = [
+  `${CS} interface eth0`,
+  `${CS} failover-mechanism vrrp sync-group SG1`,
+  'high-availability vrrp group internal interface eth1',
+  'high-availability vrrp group internal vrid 10',
+  'high-availability vrrp group internal address 198.51.100.100/24',
+  'high-availability vrrp sync-group SG1 member internal',
+];
+
 const made: string[] = [];
 process.once('exit', () => {
   for (const dir of made) rmSync(dir, { recursive: true, force: true });
@@ -24,7 +34,7 @@ export function tempDir(prefix: string): string {
  * A state dir whose running config holds `setLines` (committed through configd's session,
  * against a fake kernel with eth0/eth1, rendering into the dir itself, starting no engine).
  */
-export async function configuredStateDir(setLines: string[]): Promise<string> {
+export async function configuredStateDir(setLines: readonly string[]): Promise<string> {
   const dir = tempDir('state');
   const session = new ConfigSession({
     stateDir: dir,
@@ -98,3 +108,20 @@ export function testContext(stateDir: string, env: NodeJS.ProcessEnv, overrides:
   const push = (t: string): void => void lines.push(t);
   return { ...processContext(stateDir, env, push, push), ...overrides, lines };
 }
+
+/**
+ * The cells of a tabulate `simple` table (header, dashes, rows) as printed by op-mode: column
+ * i starts where the i-th run of dashes starts, so blank cells stay in place. [] for no rows.
+ */
+export function tableCells(text: string): { header: string[]; rows: string[][] } {
+  const [head = '', dashes = '', ...lines] = text.replace(/^\n+/, '').trimEnd().split('\n');
+  const starts = [...dashes.matchAll(/-+/g)].map((m) => m.index!);
+  const cut = (line: string): string[] => starts.map((s, i) => line.slice(s, starts[i + 1]).trim());
+  return { header: cut(head), rows: lines.map(cut) };
+}
+
+/**
+ * The timeout of a test that runs the `ctsync` program many times: each run costs ~0.6 s of
+ * CPU (mostly loading and compiling the config schema), several seconds on a loaded machine.
+ */
+export const SLOW_MS = 60_000;

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { IPS, type Conntrack } from '../../src/engine/model/conntrack.js';
 import { formatEventLine, monitorEvent } from '../../src/opmode/monitor.js';
-import { parseFlowXml } from '../../src/opmode/flow-xml.js';
 import { schemaErrors } from './schemas.js';
 
 const syn: Conntrack = {
@@ -36,13 +35,5 @@ describe('monitor conntrack table: conntrack -E lines', () => {
     expect(ev).toMatchObject({ event: 'destroy', portid: 0, timeout: null, zone: 4, protocol: 'udp' });
     expect(schemaErrors('monitor-event', ev)).toEqual([]);
     expect(schemaErrors('monitor-event', { ...ev, event: 'renew' })).not.toEqual([]);
-  });
-});
-
-describe('cache dumps in XML (-x)', () => {
-  it('reads the original direction; expectation lines are skipped', () => {
-    const line =
-      '<flow><meta direction="original"><layer3 protonum="10" protoname="ipv6"><src>2001:db8::1</src><dst>2001:db8::2</dst></layer3><layer4 protonum="58" protoname="icmpv6"><type>128</type><code>0</code><id>9</id></layer4></meta><meta direction="reply"><layer3 protonum="0" protoname="unknown"><src></src><dst></dst></layer3><layer4 protonum="0" protoname="unknown"></layer4></meta><meta direction="independent"><mark>0</mark></meta></flow>';
-    expect(parseFlowXml(`${line}\nproto=6 src=1.1.1.1 dst=2.2.2.2\n`)).toEqual([{ family: 'ipv6', src: '2001:db8::1', dst: '2001:db8::2', protocol: 'icmpv6' }]);
   });
 });
