@@ -8,6 +8,7 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { writeFileAtomic } from '../src/configd/atomic-file.js';
 import { skipReason } from '../test/helpers/netns.js';
@@ -20,7 +21,7 @@ import { defineKernelMetrics, KERNEL_SCENARIOS, type KernelScenario, runKernel }
 import { cleanUpOnExit, Lab } from './lab.js';
 import { machineNow } from './machine.js';
 import { countLabel, type MetricResult, Tally } from './metrics.js';
-import { perfSection, replacePerfSection, type RunInfo, runLine, textTable } from './report.js';
+import { perfSection, replacePerfSection, type RunInfo, runLine, runLines, textTable } from './report.js';
 import { defineSessionMetrics, type Phase, PHASES, runSession } from './sync.js';
 
 export const SCENARIOS = [...PHASES, 'ceiling', ...KERNEL_SCENARIOS] as const;
@@ -39,6 +40,8 @@ export interface BenchOptions {
   /** repeats of the ceiling search (each is several daemon sessions) */
   ceilingRepeats: number;
   readme: boolean;
+  /** run ctsyncd under V8's profiler and say its hottest functions (figures then carry its cost) */
+  profile: boolean;
 }
 
 const FULL = { flows: [10_000, 50_000, 100_000], rates: [10_000, 20_000, 40_000, 80_000, 160_000, 320_000], stepSeconds: 1 };
@@ -68,12 +71,13 @@ export function parseOptions(argv: string[]): BenchOptions {
     .option('-s, --scenarios <list>', `scenarios to run (default all): ${SCENARIOS.join(',')}`, scenarioList)
     .option('-q, --quick', 'a short run: 10k flows, short ceiling steps searched once', false)
     .option('--rates <list>', `offered rates of the ceiling steps, ev/s (default ${FULL.rates.join(',')})`, positiveInts)
+    .option('--profile', "profile ctsyncd's JS thread and print its hottest functions per session (slows it: no README)", false)
     .option('--readme', 'redraw bench/chart.svg and the README section (default: when every scenario runs)')
     .option('--no-readme', 'leave bench/chart.svg and the README as they are')
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   cmd.parse(argv, { from: 'user' });
-  const o = cmd.opts<{ flows?: number[]; mode: SyncMode; transport: Transport; repeats: number; scenarios?: Scenario[]; quick: boolean; rates?: number[]; readme?: boolean }>();
+  const o = cmd.opts<{ flows?: number[]; mode: SyncMode; transport: Transport; repeats: number; scenarios?: Scenario[]; quick: boolean; rates?: number[]; readme?: boolean; profile: boolean }>();
   const base = o.quick ? QUICK : FULL;
   const scenarios = o.scenarios ?? [...SCENARIOS];
   return {
@@ -86,7 +90,8 @@ export function parseOptions(argv: string[]): BenchOptions {
     rates: [...new Set(o.rates ?? base.rates)].sort((a, b) => a - b),
     stepSeconds: base.stepSeconds,
     ceilingRepeats: o.quick ? 1 : o.repeats,
-    readme: o.readme ?? scenarios.length === SCENARIOS.length,
+    readme: o.readme ?? (scenarios.length === SCENARIOS.length && !o.profile),
+    profile: o.profile,
   };
 }
 
@@ -94,10 +99,10 @@ export function parseOptions(argv: string[]): BenchOptions {
 export function setupText(o: BenchOptions): string {
   const mode = o.mode === 'FTFW' ? 'FT-FW' : o.mode;
   const ceiling = o.scenarios.includes('ceiling') && o.ceilingRepeats !== o.repeats ? `, ceiling searched ${o.ceilingRepeats}×` : '';
-  return `${mode} over ${o.transport}, ${o.repeats} repeat${o.repeats > 1 ? 's' : ''}${ceiling}, ${o.flows.map(countLabel).join('/')} flows${o.quick ? ', --quick' : ''}`;
+  return `${mode} over ${o.transport}, ${o.repeats} repeat${o.repeats > 1 ? 's' : ''}${ceiling}, ${o.flows.map(countLabel).join('/')} flows${o.quick ? ', --quick' : ''}${o.profile ? ', ctsyncd profiled' : ''}`;
 }
 
-async function run(o: BenchOptions, info: RunInfo, say: (s: string) => void): Promise<MetricResult[]> {
+async function run(o: BenchOptions, info: RunInfo, say: (s: string) => void, profileDir?: string): Promise<MetricResult[]> {
   const has = (s: Scenario) => o.scenarios.includes(s);
   const largest = o.flows.at(-1)!;
   // the phases after the sync run once per session, at the largest N only
@@ -119,7 +124,7 @@ async function run(o: BenchOptions, info: RunInfo, say: (s: string) => void): Pr
       say(`repeat ${r + 1} of ${o.repeats}`);
       for (const n of o.flows) {
         if (!sessionAt(n)) continue;
-        for (const e of engines) await runSession(lab, e, n, phasesAt(n), tally, say);
+        for (const e of engines) await runSession(lab, e, n, phasesAt(n), tally, say, profileDir);
       }
       if (has('ceiling') && r < o.ceilingRepeats) for (const e of engines) await runCeiling(lab, e, { rates: o.rates, seconds: o.stepSeconds, maxFlows: 200_000 }, tally, say);
       if (kernel.size) await runKernel(lab, largest, kernel, tally, say);
@@ -150,6 +155,16 @@ export async function main(argv: string[]): Promise<number> {
   const date = new Date().toISOString();
   const info: RunInfo = { date, command: `npm run bench${argv.length ? ` -- ${argv.join(' ')}` : ''}`, setup: setupText(o), machine: machineNow() };
   const log: string[] = [];
+  const dir = join(ROOT, 'bench/results');
+  const stamp = date.replace(/[:.]/g, '-');
+  let profileDir: string | undefined;
+  if (o.profile) {
+    // the daemons inherit both: bench/cpu-profile.mjs writes <pid>.cpuprofile there on exit
+    profileDir = join(dir, `profiles-${stamp}`);
+    mkdirSync(profileDir, { recursive: true });
+    process.env.CTSYNC_BENCH_PROFILE_DIR = profileDir;
+    process.env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ''} --import ${pathToFileURL(join(ROOT, 'bench/cpu-profile.mjs')).href}`.trim();
+  }
   const t0 = performance.now();
   const say = (s: string) => {
     const line = `[${((performance.now() - t0) / 1000).toFixed(1).padStart(6)} s] ${s}`;
@@ -157,19 +172,18 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${line}\n`);
   };
   process.stdout.write(`bench: ${runLine(info)}\n`);
-  const results = await run(o, info, say);
+  const results = await run(o, info, say, profileDir);
   process.stdout.write(`\n${textTable(results)}\n\n`);
   const verdicts = results.filter((m) => m.verdict);
   const count = (v: string) => verdicts.filter((m) => m.verdict === v).length;
   process.stdout.write(`targets: ${count('pass')} pass, ${count('miss')} miss, ${count('n/a')} n/a; ${runLine(info)}; ${((performance.now() - t0) / 1000).toFixed(0)} s\n`);
 
-  const dir = join(ROOT, 'bench/results');
   mkdirSync(dir, { recursive: true });
-  const file = join(dir, `bench-${date.replace(/[:.]/g, '-')}.json`);
+  const file = join(dir, `bench-${stamp}.json`);
   writeFileSync(file, `${JSON.stringify({ ...info, options: o, results, log }, null, 2)}\n`);
   process.stdout.write(`results: ${file}\n`);
   if (o.readme) {
-    writeFileAtomic(join(ROOT, 'bench/chart.svg'), renderChart(results, runLine(info)));
+    writeFileAtomic(join(ROOT, 'bench/chart.svg'), renderChart(results, runLines(info)));
     const readme = join(ROOT, 'README.md');
     writeFileAtomic(readme, replacePerfSection(readFileSync(readme, 'utf8'), perfSection(info, results, 'bench/chart.svg')));
     process.stdout.write('README.md (Performance) and bench/chart.svg rewritten\n');

@@ -16,7 +16,7 @@ import type { SyncMode, Transport } from '../test/integration/interop/conf.js';
 import { writeFlowBatch } from '../test/integration/interop/flows.js';
 import { type Daemon, nsExec, origTuple, type Reply, type SyncNode } from '../test/integration/interop/node.js';
 import { type CacheStats, parseCacheStats, parseOverruns } from './counters.js';
-import { cpuSample, cpuSeconds, rssBytes, type CpuSample } from './proc.js';
+import { cpuSample, cpuSeconds, rssBytes, threadSplit, type CpuSample } from './proc.js';
 
 /** How often a wait polls a control socket or the kernel count. */
 export const POLL_MS = 25;
@@ -68,25 +68,31 @@ export class Peer {
 /** CPU seconds of several peers over one phase: open it before the phase, stop() after. */
 export class CpuWindow {
   private readonly before: CpuSample[];
-  private readonly t0 = performance.now();
+  /** when the window opened (performance.now() ms) */
+  readonly t0 = performance.now();
 
   constructor(private readonly peers: Peer[]) {
     this.before = peers.map((p) => p.cpu());
   }
 
-  /** CPU seconds per peer (in the constructor's order) and the wall seconds. */
-  stop(): { cpu: number[]; wall: number } {
+  /** CPU seconds per peer (in the constructor's order), split by thread, and the wall seconds. */
+  stop(): { cpu: number[]; threads: Array<Array<[string, number]>>; wall: number } {
     const wall = (performance.now() - this.t0) / 1000;
-    return { cpu: this.peers.map((p, i) => cpuSeconds(this.before[i], p.cpu())), wall };
+    const after = this.peers.map((p) => p.cpu());
+    return {
+      cpu: after.map((a, i) => cpuSeconds(this.before[i], a)),
+      threads: after.map((a, i) => threadSplit(this.peers[i].pid, this.before[i], a)),
+      wall,
+    };
   }
 }
 
 /**
- * Poll `check` every POLL_MS until it holds; the time it held (performance.now() ms), or null
+ * Poll `check` every `stepMs` until it holds; the time it held (performance.now() ms), or null
  * at the deadline.
  */
-export async function pollUntil(check: () => boolean | Promise<boolean>, timeoutMs: number): Promise<number | null> {
-  const ok = await waitFor(check, timeoutMs, POLL_MS);
+export async function pollUntil(check: () => boolean | Promise<boolean>, timeoutMs: number, stepMs = POLL_MS): Promise<number | null> {
+  const ok = await waitFor(check, timeoutMs, stepMs);
   return ok ? performance.now() : null;
 }
 

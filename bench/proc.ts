@@ -9,6 +9,8 @@ export interface CpuSample {
   /** on-CPU ns summed over the live threads */
   threadsNs: number;
   tids: number[];
+  /** on-CPU ns of each live thread, and its name, by thread id */
+  threads?: Map<number, { comm: string; ns: number }>;
   /** utime + stime of the whole thread group, clock ticks (includes exited threads) */
   ticks: number;
   /** cutime + cstime: reaped children, clock ticks */
@@ -32,15 +34,31 @@ export const CLOCK_TICKS = 100; // USER_HZ on Linux (sysconf(_SC_CLK_TCK))
 
 export function cpuSample(pid: number): CpuSample {
   const tids = readdirSync(`/proc/${pid}/task`).map(Number);
+  const threads = new Map<number, { comm: string; ns: number }>();
   let threadsNs = 0;
   for (const tid of tids) {
     try {
-      threadsNs += parseSchedstat(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8'));
+      const ns = parseSchedstat(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8'));
+      threads.set(tid, { comm: readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim(), ns });
+      threadsNs += ns;
     } catch {
       /* the thread ended meanwhile: the tick count below still has it */
     }
   }
-  return { threadsNs, tids, ...parseStat(readFileSync(`/proc/${pid}/stat`, 'utf8')) };
+  return { threadsNs, tids, threads, ...parseStat(readFileSync(`/proc/${pid}/stat`, 'utf8')) };
+}
+
+/**
+ * Where a process's CPU went between two samples, seconds per thread name, the main thread
+ * (the JS thread in Node) as `main`; largest first. Threads that ended in between are left out.
+ */
+export function threadSplit(pid: number, before: CpuSample, after: CpuSample): Array<[string, number]> {
+  const by = new Map<string, number>();
+  for (const [tid, t] of after.threads ?? []) {
+    const name = tid === pid ? 'main' : t.comm;
+    by.set(name, (by.get(name) ?? 0) + (t.ns - (before.threads?.get(tid)?.ns ?? 0)) / 1e9);
+  }
+  return [...by].sort((a, b) => b[1] - a[1]);
 }
 
 /**

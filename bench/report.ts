@@ -84,9 +84,14 @@ export function markdownTable(results: readonly MetricResult[]): string {
   return out.join('\n');
 }
 
+/** A run in two lines: when and what, then where (`on …`). */
+export function runLines(info: RunInfo): [string, string] {
+  return [`${info.date.slice(0, 16).replace('T', ' ')} UTC, \`${info.command}\` (${info.setup})`, `on ${describeMachine(info.machine)}`];
+}
+
 /** The heading line of a run: when, what, where. */
 export function runLine(info: RunInfo): string {
-  return `${info.date.slice(0, 16).replace('T', ' ')} UTC, \`${info.command}\` (${info.setup}) on ${describeMachine(info.machine)}`;
+  return runLines(info).join(' ');
 }
 
 /** The generated part of the README's performance section (between the markers). */

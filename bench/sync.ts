@@ -6,7 +6,8 @@
  *           receiver CPU per synced event, time until the receiver's external cache holds N;
  *   rss     both daemons' RSS growth per 100k cached flows over that sync;
  *   update  a mark on all N flows (the addon's batched update: one `conntrack -U` changes at
- *           most 256): CPU per event, time until the receiver has counted N updates;
+ *           most 256): CPU per event until the receiver has counted N updates, time until
+ *           every flow in its external cache carries the mark;
  *   bulk    receiver `-f external`, sender `-B`: flows per second into the external cache;
  *   commit  receiver `-c`: time until its kernel holds N, and the daemon's CPU;
  *   delete  the sender's table flushed (N DESTROY events): CPU per event, time until the
@@ -18,6 +19,7 @@ import type { Daemon } from '../test/integration/interop/node.js';
 import { benchFlows } from './flows.js';
 import { CpuWindow, type Lab, type Peer, pollUntil } from './lab.js';
 import { countLabel, type MetricDef, RunRecord, type SideName, type Tally } from './metrics.js';
+import { hotspotText } from './profile.js';
 
 export const PHASES = ['sync', 'rss', 'update', 'bulk', 'commit', 'delete'] as const;
 export type Phase = (typeof PHASES)[number];
@@ -98,14 +100,27 @@ export async function settle(peers: Peer[]): Promise<void> {
 }
 
 const phaseText = (p: { cpu: number[]; wall: number }) => `${p.wall.toFixed(2)} s, CPU sender ${p.cpu[0].toFixed(3)} s, receiver ${p.cpu[1].toFixed(3)} s`;
+/** `; threads (s): sender main 1.20, V8 DefaultWorke 0.31, …` when a daemon has more than one busy thread */
+function threadText(split: Array<Array<[string, number]>>): string {
+  const busy = split.map((t) => t.filter(([, s]) => s >= 0.005));
+  if (busy.every((t) => t.length <= 1)) return '';
+  const one = (t: Array<[string, number]>) => t.map(([name, s]) => `${name} ${s.toFixed(2)}`).join(', ');
+  return `; threads (s): sender ${one(busy[0])}; receiver ${one(busy[1])}`;
+}
 const perEventUs = (cpuS: number, n: number) => (cpuS / n) * 1e6;
 
-/** One session of `engine` at N flows; every figure goes to the tally (null if unfinished). */
-export async function runSession(lab: Lab, engine: Daemon, n: number, phases: ReadonlySet<Phase>, tally: Tally, say: (s: string) => void): Promise<void> {
+/**
+ * One session of `engine` at N flows; every figure goes to the tally (null if unfinished).
+ * With `profileDir` (ctsyncd run with bench/cpu-profile.mjs), the hottest functions of the
+ * sender and the receiver over the whole session are said at the end.
+ */
+export async function runSession(lab: Lab, engine: Daemon, n: number, phases: ReadonlySet<Phase>, tally: Tally, say: (s: string) => void, profileDir?: string): Promise<void> {
   const rec = new RunRecord(tally, sideOf(engine), defs(n, phases).map((d) => d.id));
   const [txTable, rxTable] = lab.tables;
+  const pids: number[] = [];
   try {
     await lab.pair(engine, async (tx, rx) => {
+      pids.push(tx.pid, rx.pid);
       await warmUp(lab, tx, rx);
       await settle([tx, rx]);
       // netlink overruns since the last look (a phase that overran was repaired by a resync)
@@ -131,7 +146,7 @@ export async function runSession(lab: Lab, engine: Daemon, n: number, phases: Re
       rec.set(`sync.tx.${n}`, perEventUs(sync.cpu[0], n));
       rec.set(`sync.rx.${n}`, perEventUs(sync.cpu[1], n));
       rec.set(`sync.full.${n}`, sync.wall);
-      say(`${engine} sync ${n}: ${phaseText(sync)}${await overrunText()}`);
+      say(`${engine} sync ${n}: ${phaseText(sync)}${await overrunText()}${threadText(sync.threads)}`);
       if (phases.has('rss')) {
         rec.set(`rss.tx.${n}`, (((rss1[0] - rss0[0]) / n) * 100_000) / MB);
         rec.set(`rss.rx.${n}`, (((rss1[1] - rss0[1]) / n) * 100_000) / MB);
@@ -139,20 +154,27 @@ export async function runSession(lab: Lab, engine: Daemon, n: number, phases: Re
 
       if (phases.has('update')) {
         await settle([tx, rx]);
-        const before = (await rx.caches()).external?.updated ?? 0;
+        const counted = async () => (await rx.caches()).external?.updated ?? 0;
+        const before = await counted();
         w = new CpuWindow([tx, rx]);
         const r = await txTable.updateBatch(benchFlows(0, n, MARK));
         if (r.some((e) => e !== 0)) throw new Error(`batched update: ${r.filter((e) => e !== 0).length} of ${n} failed`);
-        const done = await pollUntil(async () => ((await rx.caches()).external?.updated ?? 0) >= before + n, waitMs(n));
+        // N updates counted: the CPU figure ends here. A resent message counts again, so the
+        // flows are then checked in the cache until all carry the mark (dumps, 0.5 s apart).
+        const done = await pollUntil(async () => (await counted()) >= before + n, waitMs(n));
         const upd = w.stop();
-        const marked = (await rx.ask(REQUEST.CT_DUMP_EXTERNAL)).split('\n').filter((l) => l.includes(` mark=${MARK} `)).length;
-        if (done === null || marked !== n) {
-          say(`${engine} update ${n}: the receiver has ${marked} of ${n} flows marked — did not finish`);
+        const marked = async () => (await rx.ask(REQUEST.CT_DUMP_EXTERNAL)).split('\n').filter((l) => l.includes(` mark=${MARK} `)).length;
+        let have = await marked();
+        const late = have === n ? undefined : await pollUntil(async () => (have = await marked()) === n, 20_000, 500);
+        if (done === null || late === null) {
+          say(`${engine} update ${n}: the receiver has ${have} of ${n} flows marked (${(await counted()) - before} updates counted) — did not finish`);
         } else {
+          const wall = late === undefined ? upd.wall : (late - w.t0) / 1000;
           rec.set(`update.tx.${n}`, perEventUs(upd.cpu[0], n));
           rec.set(`update.rx.${n}`, perEventUs(upd.cpu[1], n));
-          rec.set(`update.time.${n}`, upd.wall);
-          say(`${engine} update ${n}: ${phaseText(upd)}${await overrunText()}`);
+          rec.set(`update.time.${n}`, wall);
+          const resent = late === undefined ? '' : `; ${(await counted()) - before} updates counted, all ${n} marked after ${wall.toFixed(2)} s`;
+          say(`${engine} update ${n}: ${phaseText(upd)}${resent}${await overrunText()}`);
         }
       }
 
@@ -206,5 +228,9 @@ export async function runSession(lab: Lab, engine: Daemon, n: number, phases: Re
     say(`${engine} session at ${n} flows failed: ${(err as Error).message.split('\n')[0]}`);
   } finally {
     rec.close();
+  }
+  if (profileDir && engine === 'ctsyncd' && pids.length === 2) {
+    say(`${engine} ${n} sender profile: ${hotspotText(`${profileDir}/${pids[0]}.cpuprofile`)}`);
+    say(`${engine} ${n} receiver profile: ${hotspotText(`${profileDir}/${pids[1]}.cpuprofile`)}`);
   }
 }

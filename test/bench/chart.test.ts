@@ -13,7 +13,7 @@ describe('ratio chart', () => {
     evaluate(def('unfinished'), [1], [null]),
     evaluate(def('huge'), [1000], [1]),
   ];
-  const svg = renderChart(results, 'run of 2026-11-30 on AMD EPYC');
+  const svg = renderChart(results, ['run of 2026-11-30', 'on AMD EPYC']);
 
   it('is one SVG document with a row per metric that has a ratio', () => {
     expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
@@ -21,7 +21,8 @@ describe('ratio chart', () => {
     const bars = [...svg.matchAll(/<rect x="[\d.]+" y="[\d.]+" width="[\d.]+" height="\d+" fill="(#\w+)"\/>/g)].map((m) => m[1]);
     expect(bars).toEqual(['#2e7d32', '#c62828', '#607d8b', '#607d8b']);
     expect(svg).not.toContain('metric unfinished');
-    expect(svg).toContain('run of 2026-11-30 on AMD EPYC');
+    expect(svg).toContain('>run of 2026-11-30</text>');
+    expect(svg).toContain('>on AMD EPYC</text>');
   });
 
   it('escapes labels, marks targets, and draws an arrow for a ratio off the scale', () => {
@@ -35,5 +36,13 @@ describe('ratio chart', () => {
     expect(xOf(2) - xOf(1)).toBeCloseTo(xOf(1) - xOf(0.5));
     expect(xOf(1000)).toBe(xOf(20));
     expect(xOf(0)).toBe(xOf(0.05));
+    expect(xOf(1, 100) - xOf(1)).toBe(100);
+  });
+
+  it("sizes the label column to the longest label and quotes ctsync's own figure against an absolute bound", () => {
+    const long = evaluate(def('x', { label: 'L'.repeat(100), unit: 'µs', target: { oursMax: 2 } }), [3], [6]);
+    const wide = renderChart([long], ['c']);
+    expect(Number(/width="(\d+)"/.exec(wide)?.[1])).toBeGreaterThan(100 * 6);
+    expect(wide).toContain('>0.50×; 3.00 µs (≤ 2 µs)</text>');
   });
 });

@@ -22,6 +22,9 @@ describe('bench command line', () => {
     expect(o).toMatchObject({ mode: 'NOTRACK', transport: 'TCP', repeats: 5, rates: [10_000, 30_000], scenarios: ['sync', 'dump'], readme: false });
     expect(parseOptions(['-s', 'sync', '--readme']).readme).toBe(true);
     expect(parseOptions(['--no-readme']).readme).toBe(false);
+    // a profiled ctsyncd pays for its profiler: its figures stay out of the README
+    expect(parseOptions(['--profile'])).toMatchObject({ profile: true, readme: false });
+    expect(setupText(parseOptions(['--profile', '-n', '10k']))).toBe('FT-FW over UDP, 3 repeats, 10k flows, ctsyncd profiled');
     expect(setupText(parseOptions(['-r', '1', '-n', '1500']))).toBe('FT-FW over UDP, 1 repeat, 1,500 flows');
   });
 

@@ -6,7 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import { parseCacheStats, parseOverruns } from '../../bench/counters.js';
 import { describeMachine, parseCpuModel } from '../../bench/machine.js';
-import { cpuSample, cpuSeconds, parseRss, parseSchedstat, parseStat, parseTimes } from '../../bench/proc.js';
+import { cpuSample, cpuSeconds, parseRss, parseSchedstat, parseStat, parseTimes, threadSplit } from '../../bench/proc.js';
+import { hotspots } from '../../bench/profile.js';
 import { formatCacheStats, formatRuntimeStats } from '../../src/engine/control/format.js';
 
 describe('/proc readings', () => {
@@ -22,6 +23,15 @@ describe('/proc readings', () => {
     const before = { threadsNs: 1e9, tids: [1, 2, 3], ticks: 100, childTicks: 0 };
     expect(cpuSeconds(before, { threadsNs: 1.5e9, tids: [1, 2, 3, 4], ticks: 150, childTicks: 10 })).toBeCloseTo(0.6);
     expect(cpuSeconds(before, { threadsNs: 1.2e9, tids: [1, 3], ticks: 160, childTicks: 0 })).toBeCloseTo(0.6);
+  });
+
+  it('splits the CPU by thread name, the main thread apart, largest first', () => {
+    const threads = (xs: Array<[number, string, number]>) => new Map(xs.map(([tid, comm, ns]) => [tid, { comm, ns }]));
+    const before = { threadsNs: 0, tids: [], ticks: 0, childTicks: 0, threads: threads([[10, 'node', 1e9], [11, 'V8 DefaultWorke', 0], [12, 'V8 DefaultWorke', 0]]) };
+    const after = { ...before, threads: threads([[10, 'node', 1.5e9], [11, 'V8 DefaultWorke', 2e8], [12, 'V8 DefaultWorke', 4e8], [13, 'node', 1e8]]) };
+    const split = threadSplit(10, before, after);
+    expect(split.map(([name]) => name)).toEqual(['V8 DefaultWorke', 'main', 'node']);
+    expect(split.map(([, s]) => s)).toEqual([expect.closeTo(0.6), expect.closeTo(0.5), expect.closeTo(0.1)]);
   });
 
   it('samples a live process (this one) with all its threads', () => {
@@ -54,6 +64,28 @@ describe('daemon counters', () => {
     const runtime = formatRuntimeStats({ startedAt: 0, eventsReceived: 5n, eventsFiltered: 0n, eventsUnknownType: 0, catchEventFailed: 0, dumpUnknownType: 0, netlinkOverrun: 2, flushKernelTable: 0, resyncWithKernel: 1, netlinkBufferSize: 2097152, childFailed: 0, childSegfault: 0, childTermsig: 0, selectFailed: 0, waitFailed: 0, localReadFailed: 0, localUnknownRequest: 0 }, 60);
     expect(parseOverruns(runtime)).toBe(2);
     expect(parseOverruns('')).toBe(0);
+  });
+});
+
+describe('CPU profile hot spots', () => {
+  it('ranks functions by self time as a share of the busy time, idle left out', () => {
+    const frame = (functionName: string, url = '', lineNumber = -1) => ({ functionName, url, lineNumber });
+    const profile = {
+      startTime: 0,
+      endTime: 1_000_000,
+      nodes: [
+        { id: 1, callFrame: frame('(root)'), hitCount: 0 },
+        { id: 2, callFrame: frame('(idle)'), hitCount: 500 },
+        { id: 3, callFrame: frame('encode', 'file:///work/x/dist/engine/wire/build.js', 119), hitCount: 300 },
+        { id: 4, callFrame: frame('encode', 'file:///work/x/dist/engine/wire/build.js', 119), hitCount: 100 },
+        { id: 5, callFrame: frame('(garbage collector)'), hitCount: 100 },
+      ],
+    };
+    expect(hotspots(profile)).toEqual([
+      { name: 'encode dist/engine/wire/build.js:120', selfMs: 400, share: 0.8 },
+      { name: '(garbage collector)', selfMs: 100, share: 0.2 },
+    ]);
+    expect(hotspots({ ...profile, nodes: [] })).toEqual([]);
   });
 });
 
