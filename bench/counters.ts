@@ -1,6 +1,6 @@
 /**
  * The daemons' counters as their control sockets print them (conntrackd's layout, which
- * ctsyncd prints too): `-s cache` and `-s runtime`.
+ * ctsyncd prints too): `-s cache`, `-s runtime` and `-s network`.
  */
 
 /** One cache's counters from `-s cache`. */
@@ -25,4 +25,9 @@ export function parseCacheStats(text: string): CacheStats {
 /** `netlink overrun:` of `-s runtime`. */
 export function parseOverruns(text: string): number {
   return Number(/netlink overrun:\s+(\d+)/.exec(text)?.[1] ?? 0);
+}
+
+/** `Packets lost:` of `-s network`: sync messages the sequence tracking saw missing. */
+export function parseLost(text: string): number {
+  return Number(/Packets lost:\s+(\d+)/.exec(text)?.[1] ?? 0);
 }

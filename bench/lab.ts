@@ -15,7 +15,7 @@ import { Topology, withDaemons } from '../test/integration/interop/cell.js';
 import type { SyncMode, Transport } from '../test/integration/interop/conf.js';
 import { writeFlowBatch } from '../test/integration/interop/flows.js';
 import { type Daemon, nsExec, origTuple, type Reply, type SyncNode } from '../test/integration/interop/node.js';
-import { type CacheStats, parseCacheStats, parseOverruns } from './counters.js';
+import { type CacheStats, parseCacheStats, parseLost, parseOverruns } from './counters.js';
 import { cpuSample, cpuSeconds, rssBytes, threadSplit, type CpuSample } from './proc.js';
 
 /** How often a wait polls a control socket or the kernel count. */
@@ -56,6 +56,11 @@ export class Peer {
 
   async overruns(): Promise<number> {
     return parseOverruns(await this.ask(REQUEST.STATS_RUNTIME));
+  }
+
+  /** Sync messages this daemon saw missing (and asked again for, in FT-FW). */
+  async lost(): Promise<number> {
+    return parseLost(await this.ask(REQUEST.STATS_NETWORK));
   }
 
   /** Sorted original tuples of a cache dump (-i or -e). */

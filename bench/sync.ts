@@ -123,11 +123,15 @@ export async function runSession(lab: Lab, engine: Daemon, n: number, phases: Re
       pids.push(tx.pid, rx.pid);
       await warmUp(lab, tx, rx);
       await settle([tx, rx]);
-      // netlink overruns since the last look (a phase that overran was repaired by a resync)
-      let overruns = (await tx.overruns()) + (await rx.overruns());
+      // since the last look: netlink overruns (repaired by a resync) and sync messages the
+      // receiver saw missing (lost on the link or in a full socket buffer, then resent)
+      const troubles = async () => [(await tx.overruns()) + (await rx.overruns()), await rx.lost()];
+      let seen = await troubles();
       const overrunText = async () => {
-        const [before, now] = [overruns, (overruns = (await tx.overruns()) + (await rx.overruns()))];
-        return now > before ? `; ${now - before} netlink overruns, repaired by a resync` : '';
+        const [before, now] = [seen, (seen = await troubles())];
+        const overruns = now[0] - before[0];
+        const lost = now[1] - before[1];
+        return `${overruns ? `; ${overruns} netlink overruns, repaired by a resync` : ''}${lost ? `; ${lost} sync messages lost and resent` : ''}`;
       };
 
       // -- sync
@@ -179,6 +183,7 @@ export async function runSession(lab: Lab, engine: Daemon, n: number, phases: Re
       }
 
       if (phases.has('bulk')) {
+        await overrunText();
         await rx.ask(REQUEST.CT_FLUSH_EXT_CACHE);
         if ((await pollUntil(async () => (await rx.external()) === 0, 10_000)) === null) throw new Error('-f external left flows in the external cache');
         await settle([tx, rx]);
@@ -189,7 +194,7 @@ export async function runSession(lab: Lab, engine: Daemon, n: number, phases: Re
         if (done === null) say(`${engine} bulk ${n}: the receiver has ${await rx.external()} of ${n} — did not finish`);
         else {
           rec.set(`bulk.rate.${n}`, n / bulk.wall);
-          say(`${engine} bulk ${n}: ${phaseText(bulk)}`);
+          say(`${engine} bulk ${n}: ${phaseText(bulk)}${await overrunText()}`);
         }
       }
 

@@ -4,7 +4,7 @@
  * daemons, the machine line.
  */
 import { describe, expect, it } from 'vitest';
-import { parseCacheStats, parseOverruns } from '../../bench/counters.js';
+import { parseCacheStats, parseLost, parseOverruns } from '../../bench/counters.js';
 import { describeMachine, parseCpuModel } from '../../bench/machine.js';
 import { cpuSample, cpuSeconds, parseRss, parseSchedstat, parseStat, parseTimes, threadSplit } from '../../bench/proc.js';
 import { hotspots } from '../../bench/profile.js';
@@ -64,6 +64,7 @@ describe('daemon counters', () => {
     const runtime = formatRuntimeStats({ startedAt: 0, eventsReceived: 5n, eventsFiltered: 0n, eventsUnknownType: 0, catchEventFailed: 0, dumpUnknownType: 0, netlinkOverrun: 2, flushKernelTable: 0, resyncWithKernel: 1, netlinkBufferSize: 2097152, childFailed: 0, childSegfault: 0, childTermsig: 0, selectFailed: 0, waitFailed: 0, localReadFailed: 0, localUnknownRequest: 0 }, 60);
     expect(parseOverruns(runtime)).toBe(2);
     expect(parseOverruns('')).toBe(0);
+    expect(parseLost('sequence tracking statistics:\n\trecv:\n\t\tPackets lost:\t\t                 123\n')).toBe(123);
   });
 });
 
