@@ -99,7 +99,9 @@ export async function settle(peers: Peer[]): Promise<void> {
   }
 }
 
-const phaseText = (p: { cpu: number[]; wall: number }) => `${p.wall.toFixed(2)} s, CPU sender ${p.cpu[0].toFixed(3)} s, receiver ${p.cpu[1].toFixed(3)} s`;
+/** What a CpuWindow measured over a phase of the pair. */
+type Measured = { cpu: number[]; wall: number };
+const phaseText = (p: Measured) => `${p.wall.toFixed(2)} s, CPU sender ${p.cpu[0].toFixed(3)} s, receiver ${p.cpu[1].toFixed(3)} s`;
 /** `; threads (s): sender main 1.20, V8 DefaultWorke 0.31, …` when a daemon has more than one busy thread */
 function threadText(split: Array<Array<[string, number]>>): string {
   const busy = split.map((t) => t.filter(([, s]) => s >= 0.005));
@@ -109,6 +111,149 @@ function threadText(split: Array<Array<[string, number]>>): string {
 }
 const perEventUs = (cpuS: number, n: number) => (cpuS / n) * 1e6;
 
+/** The phases of one session on a running, warmed-up pair; each records its figures or says why not. */
+class Session {
+  /** netlink overruns of both daemons and sync messages the receiver saw lost, at the last look */
+  private seen = [0, 0];
+
+  constructor(
+    private readonly lab: Lab,
+    private readonly n: number,
+    private readonly tx: Peer,
+    private readonly rx: Peer,
+    private readonly rec: RunRecord,
+    private readonly say: (s: string) => void,
+  ) {}
+
+  private async troubles(): Promise<number[]> {
+    return [(await this.tx.overruns()) + (await this.rx.overruns()), await this.rx.lost()];
+  }
+
+  /** What went wrong since the last look, repaired: overruns (by a resync), losses (by resends). */
+  async news(): Promise<string> {
+    const [before, now] = [this.seen, (this.seen = await this.troubles())];
+    const overruns = now[0] - before[0];
+    const lost = now[1] - before[1];
+    return `${overruns ? `; ${overruns} netlink overruns, repaired by a resync` : ''}${lost ? `; ${lost} sync messages lost and resent` : ''}`;
+  }
+
+  private tell(what: string, text: string): void {
+    this.say(`${this.tx.node.daemon} ${what} ${this.n}: ${text}`);
+  }
+
+  private record(phase: string, p: Measured, wall = p.wall): void {
+    this.rec.set(`${phase}.tx.${this.n}`, perEventUs(p.cpu[0], this.n));
+    this.rec.set(`${phase}.rx.${this.n}`, perEventUs(p.cpu[1], this.n));
+    this.rec.set(`${phase}.${phase === 'sync' ? 'full' : 'time'}.${this.n}`, wall);
+  }
+
+  async start(): Promise<void> {
+    await warmUp(this.lab, this.tx, this.rx);
+    await settle([this.tx, this.rx]);
+    await this.news();
+  }
+
+  /** N flows by `conntrack -R`; true when they all arrived, tuple for tuple. */
+  async sync(rss: boolean): Promise<boolean> {
+    const { n, tx, rx } = this;
+    const rss0 = [tx.rss(), rx.rss()];
+    const w = new CpuWindow([tx, rx]);
+    await this.lab.inject(0, 0, n);
+    if ((await pollUntil(async () => (await rx.external()) === n, waitMs(n))) === null) {
+      this.tell('sync', `the receiver's external cache has ${await rx.external()} of ${n} — did not finish`);
+      return false;
+    }
+    const sync = w.stop();
+    const rss1 = [tx.rss(), rx.rss()];
+    const [sent, got] = [await tx.tuples('internal'), await rx.tuples('external')];
+    if (sent.length !== n || got.join('\n') !== sent.join('\n')) {
+      this.tell('sync', `sender internal ${sent.length}, receiver external ${got.length} flows, not the same tuples — did not finish`);
+      return false;
+    }
+    this.record('sync', sync);
+    this.tell('sync', `${phaseText(sync)}${await this.news()}${threadText(sync.threads)}`);
+    if (rss) {
+      this.rec.set(`rss.tx.${n}`, (((rss1[0] - rss0[0]) / n) * 100_000) / MB);
+      this.rec.set(`rss.rx.${n}`, (((rss1[1] - rss0[1]) / n) * 100_000) / MB);
+    }
+    return true;
+  }
+
+  /**
+   * A mark on every flow. The CPU figure ends when the receiver has counted N updates; as a
+   * resent message counts again, the flows are then checked in its cache (dumps, 0.5 s apart)
+   * until all carry the mark, and the time runs until then.
+   */
+  async update(): Promise<void> {
+    const { n, tx, rx } = this;
+    await settle([tx, rx]);
+    const counted = async () => (await rx.caches()).external?.updated ?? 0;
+    const before = await counted();
+    const w = new CpuWindow([tx, rx]);
+    const r = await this.lab.tables[0].updateBatch(benchFlows(0, n, MARK));
+    if (r.some((e) => e !== 0)) throw new Error(`batched update: ${r.filter((e) => e !== 0).length} of ${n} failed`);
+    const done = await pollUntil(async () => (await counted()) >= before + n, waitMs(n));
+    const upd = w.stop();
+    const marked = async () => (await rx.ask(REQUEST.CT_DUMP_EXTERNAL)).split('\n').filter((l) => l.includes(` mark=${MARK} `)).length;
+    let have = await marked();
+    const late = have === n ? undefined : await pollUntil(async () => (have = await marked()) === n, 20_000, 500);
+    if (done === null || late === null) {
+      this.tell('update', `the receiver has ${have} of ${n} flows marked (${(await counted()) - before} updates counted) — did not finish`);
+      return;
+    }
+    const wall = late === undefined ? upd.wall : (late - w.t0) / 1000;
+    this.record('update', upd, wall);
+    const resent = late === undefined ? '' : `; ${(await counted()) - before} updates counted, all ${n} marked after ${wall.toFixed(2)} s`;
+    this.tell('update', `${phaseText(upd)}${resent}${await this.news()}`);
+  }
+
+  /** Receiver `-f external`, sender `-B`: flows per second into the external cache. */
+  async bulk(): Promise<void> {
+    const { n, tx, rx } = this;
+    await this.news();
+    await rx.ask(REQUEST.CT_FLUSH_EXT_CACHE);
+    if ((await pollUntil(async () => (await rx.external()) === 0, 10_000)) === null) throw new Error('-f external left flows in the external cache');
+    await settle([tx, rx]);
+    const w = new CpuWindow([tx, rx]);
+    await tx.ask(REQUEST.SEND_BULK);
+    const done = await pollUntil(async () => (await rx.external()) === n, waitMs(n));
+    const bulk = w.stop();
+    if (done === null) return this.tell('bulk', `the receiver has ${await rx.external()} of ${n} — did not finish`);
+    this.rec.set(`bulk.rate.${n}`, n / bulk.wall);
+    this.tell('bulk', `${phaseText(bulk)}${await this.news()}`);
+  }
+
+  /** Receiver `-c`: time until its kernel holds N, and its CPU. */
+  async commit(): Promise<void> {
+    const { n, tx, rx } = this;
+    const kernel = this.lab.tables[1];
+    if ((await kernel.count()) !== 0) throw new Error('the receiver kernel is not empty before the commit');
+    await settle([tx, rx]);
+    const w = new CpuWindow([rx]);
+    const reply = rx.ask(REQUEST.CT_COMMIT);
+    const done = await pollUntil(async () => (await kernel.count()) === n, waitMs(n));
+    const commit = w.stop();
+    await Promise.race([reply, new Promise((r) => setTimeout(r, waitMs(n)))]);
+    if (done === null) return this.tell('commit', `the kernel has ${await kernel.count()} of ${n} — did not finish`);
+    this.rec.set(`commit.time.${n}`, commit.wall);
+    this.rec.set(`commit.cpu.${n}`, commit.cpu[0]);
+    this.tell('commit', `${commit.wall.toFixed(2)} s, CPU receiver ${commit.cpu[0].toFixed(3)} s${await this.news()}`);
+  }
+
+  /** The sender's table flushed: N DESTROY events until the receiver's cache is empty. */
+  async delete(): Promise<void> {
+    const { n, tx, rx } = this;
+    await settle([tx, rx]);
+    const w = new CpuWindow([tx, rx]);
+    await this.lab.tables[0].flush();
+    const done = await pollUntil(async () => (await rx.external()) === 0, waitMs(n));
+    const del = w.stop();
+    if (done === null) return this.tell('delete', `the receiver still has ${await rx.external()} — did not finish`);
+    this.record('delete', del);
+    this.tell('delete', `${phaseText(del)}${await this.news()}`);
+  }
+}
+
 /**
  * One session of `engine` at N flows; every figure goes to the tally (null if unfinished).
  * With `profileDir` (ctsyncd run with bench/cpu-profile.mjs), the hottest functions of the
@@ -116,118 +261,17 @@ const perEventUs = (cpuS: number, n: number) => (cpuS / n) * 1e6;
  */
 export async function runSession(lab: Lab, engine: Daemon, n: number, phases: ReadonlySet<Phase>, tally: Tally, say: (s: string) => void, profileDir?: string): Promise<void> {
   const rec = new RunRecord(tally, sideOf(engine), defs(n, phases).map((d) => d.id));
-  const [txTable, rxTable] = lab.tables;
   const pids: number[] = [];
   try {
     await lab.pair(engine, async (tx, rx) => {
       pids.push(tx.pid, rx.pid);
-      await warmUp(lab, tx, rx);
-      await settle([tx, rx]);
-      // since the last look: netlink overruns (repaired by a resync) and sync messages the
-      // receiver saw missing (lost on the link or in a full socket buffer, then resent)
-      const troubles = async () => [(await tx.overruns()) + (await rx.overruns()), await rx.lost()];
-      let seen = await troubles();
-      const overrunText = async () => {
-        const [before, now] = [seen, (seen = await troubles())];
-        const overruns = now[0] - before[0];
-        const lost = now[1] - before[1];
-        return `${overruns ? `; ${overruns} netlink overruns, repaired by a resync` : ''}${lost ? `; ${lost} sync messages lost and resent` : ''}`;
-      };
-
-      // -- sync
-      const rss0 = [tx.rss(), rx.rss()];
-      let w = new CpuWindow([tx, rx]);
-      await lab.inject(0, 0, n);
-      if ((await pollUntil(async () => (await rx.external()) === n, waitMs(n))) === null) {
-        return say(`${engine} sync ${n}: the receiver's external cache has ${await rx.external()} of ${n} — did not finish`);
-      }
-      const sync = w.stop();
-      const rss1 = [tx.rss(), rx.rss()];
-      const [sent, got] = [await tx.tuples('internal'), await rx.tuples('external')];
-      if (sent.length !== n || got.join('\n') !== sent.join('\n')) {
-        return say(`${engine} sync ${n}: sender internal ${sent.length}, receiver external ${got.length} flows, not the same tuples — did not finish`);
-      }
-      rec.set(`sync.tx.${n}`, perEventUs(sync.cpu[0], n));
-      rec.set(`sync.rx.${n}`, perEventUs(sync.cpu[1], n));
-      rec.set(`sync.full.${n}`, sync.wall);
-      say(`${engine} sync ${n}: ${phaseText(sync)}${await overrunText()}${threadText(sync.threads)}`);
-      if (phases.has('rss')) {
-        rec.set(`rss.tx.${n}`, (((rss1[0] - rss0[0]) / n) * 100_000) / MB);
-        rec.set(`rss.rx.${n}`, (((rss1[1] - rss0[1]) / n) * 100_000) / MB);
-      }
-
-      if (phases.has('update')) {
-        await settle([tx, rx]);
-        const counted = async () => (await rx.caches()).external?.updated ?? 0;
-        const before = await counted();
-        w = new CpuWindow([tx, rx]);
-        const r = await txTable.updateBatch(benchFlows(0, n, MARK));
-        if (r.some((e) => e !== 0)) throw new Error(`batched update: ${r.filter((e) => e !== 0).length} of ${n} failed`);
-        // N updates counted: the CPU figure ends here. A resent message counts again, so the
-        // flows are then checked in the cache until all carry the mark (dumps, 0.5 s apart).
-        const done = await pollUntil(async () => (await counted()) >= before + n, waitMs(n));
-        const upd = w.stop();
-        const marked = async () => (await rx.ask(REQUEST.CT_DUMP_EXTERNAL)).split('\n').filter((l) => l.includes(` mark=${MARK} `)).length;
-        let have = await marked();
-        const late = have === n ? undefined : await pollUntil(async () => (have = await marked()) === n, 20_000, 500);
-        if (done === null || late === null) {
-          say(`${engine} update ${n}: the receiver has ${have} of ${n} flows marked (${(await counted()) - before} updates counted) — did not finish`);
-        } else {
-          const wall = late === undefined ? upd.wall : (late - w.t0) / 1000;
-          rec.set(`update.tx.${n}`, perEventUs(upd.cpu[0], n));
-          rec.set(`update.rx.${n}`, perEventUs(upd.cpu[1], n));
-          rec.set(`update.time.${n}`, wall);
-          const resent = late === undefined ? '' : `; ${(await counted()) - before} updates counted, all ${n} marked after ${wall.toFixed(2)} s`;
-          say(`${engine} update ${n}: ${phaseText(upd)}${resent}${await overrunText()}`);
-        }
-      }
-
-      if (phases.has('bulk')) {
-        await overrunText();
-        await rx.ask(REQUEST.CT_FLUSH_EXT_CACHE);
-        if ((await pollUntil(async () => (await rx.external()) === 0, 10_000)) === null) throw new Error('-f external left flows in the external cache');
-        await settle([tx, rx]);
-        w = new CpuWindow([tx, rx]);
-        await tx.ask(REQUEST.SEND_BULK);
-        const done = await pollUntil(async () => (await rx.external()) === n, waitMs(n));
-        const bulk = w.stop();
-        if (done === null) say(`${engine} bulk ${n}: the receiver has ${await rx.external()} of ${n} — did not finish`);
-        else {
-          rec.set(`bulk.rate.${n}`, n / bulk.wall);
-          say(`${engine} bulk ${n}: ${phaseText(bulk)}${await overrunText()}`);
-        }
-      }
-
-      if (phases.has('commit')) {
-        if ((await rxTable.count()) !== 0) throw new Error('the receiver kernel is not empty before the commit');
-        await settle([tx, rx]);
-        w = new CpuWindow([rx]);
-        const reply = rx.ask(REQUEST.CT_COMMIT);
-        const done = await pollUntil(async () => (await rxTable.count()) === n, waitMs(n));
-        const commit = w.stop();
-        await Promise.race([reply, new Promise((r) => setTimeout(r, waitMs(n)))]);
-        if (done === null) say(`${engine} commit ${n}: the kernel has ${await rxTable.count()} of ${n} — did not finish`);
-        else {
-          rec.set(`commit.time.${n}`, commit.wall);
-          rec.set(`commit.cpu.${n}`, commit.cpu[0]);
-          say(`${engine} commit ${n}: ${commit.wall.toFixed(2)} s, CPU receiver ${commit.cpu[0].toFixed(3)} s${await overrunText()}`);
-        }
-      }
-
-      if (phases.has('delete')) {
-        await settle([tx, rx]);
-        w = new CpuWindow([tx, rx]);
-        await txTable.flush();
-        const done = await pollUntil(async () => (await rx.external()) === 0, waitMs(n));
-        const del = w.stop();
-        if (done === null) say(`${engine} delete ${n}: the receiver still has ${await rx.external()} — did not finish`);
-        else {
-          rec.set(`delete.tx.${n}`, perEventUs(del.cpu[0], n));
-          rec.set(`delete.rx.${n}`, perEventUs(del.cpu[1], n));
-          rec.set(`delete.time.${n}`, del.wall);
-          say(`${engine} delete ${n}: ${phaseText(del)}${await overrunText()}`);
-        }
-      }
+      const session = new Session(lab, n, tx, rx, rec, say);
+      await session.start();
+      if (!(await session.sync(phases.has('rss')))) return;
+      if (phases.has('update')) await session.update();
+      if (phases.has('bulk')) await session.bulk();
+      if (phases.has('commit')) await session.commit();
+      if (phases.has('delete')) await session.delete();
     });
   } catch (err) {
     say(`${engine} session at ${n} flows failed: ${(err as Error).message.split('\n')[0]}`);
