@@ -6,7 +6,8 @@
  *   intake  CPU per NEW event of an addon subscription against conntrackd's own intake
  *           (conntrackd in statistics mode: events into its cache, nothing sent);
  *   floor   the same against `conntrack -E > /dev/null` (issue 7's scenario 7).
- * The addon runs in this process, so its CPU is this process's (all threads, getrusage).
+ * The addon runs in this process, so its CPU is this process's (all threads; the load is
+ * forked before the measurement starts).
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
@@ -15,7 +16,7 @@ import { CONNTRACKD, nsExec, SyncNode } from '../test/integration/interop/node.j
 import { benchFlows } from './flows.js';
 import { type Lab, Peer, pollUntil } from './lab.js';
 import { countLabel, type MetricDef, RunRecord, type Tally } from './metrics.js';
-import { cpuSample, cpuSeconds, parseTimes } from './proc.js';
+import { cpuSample, cpuSeconds, parseTimes, threadSplit } from './proc.js';
 
 export const KERNEL_SCENARIOS = ['dump', 'create', 'intake', 'floor'] as const;
 export type KernelScenario = (typeof KERNEL_SCENARIOS)[number];
@@ -136,28 +137,49 @@ async function create(lab: Lab, n: number, rec: Both, tally: Tally, say: (s: str
 }
 
 /**
- * `measure` runs around one `conntrack -R` of N after a warm-up of a tenth of it; `count`
- * says how many events the listener has (undefined: cannot tell, wait for its CPU to idle).
+ * An event listener under test: its process (this one for the addon), and how many NEW events
+ * it has taken in — the addon counts them, conntrackd's Stats cache holds them; without a count
+ * (`conntrack -E > /dev/null`) its CPU going idle marks the end.
  */
-async function intakeRound(lab: Lab, n: number, listener: { pid?: number; count?: () => Promise<number>; reset: () => void }): Promise<{ cpuS: number; complete: boolean }> {
+interface Listener {
+  pid: number;
+  count?: () => Promise<number>;
+  /** start counting from 0 */
+  reset?: () => void;
+}
+
+/**
+ * CPU of `listener` (all threads, and split by thread) over the NEW events of one
+ * `conntrack -R` of N, after a warm-up of a tenth of it.
+ */
+async function intakeRound(lab: Lab, n: number, listener: Listener): Promise<{ cpuS: number; threads: Array<[string, number]>; complete: boolean }> {
   const table = lab.tables[1];
+  const { pid, count } = listener;
   const warm = Math.max(1000, Math.ceil(n / 10));
   await table.flush();
-  listener.reset();
+  listener.reset?.();
   await lab.inject(1, 0, warm);
-  if (listener.count) await pollUntil(async () => (await listener.count!()) >= warm, 30_000);
+  if (count) await pollUntil(async () => (await count()) >= warm, 30_000);
   await table.flush();
-  if (listener.pid) await idle(listener.pid, 10_000);
-  if (listener.count) await pollUntil(async () => (await listener.count!()) === 0, 30_000);
-  listener.reset();
-  const before = listener.pid ? cpuSample(listener.pid) : undefined;
-  const c0 = process.cpuUsage();
-  await lab.inject(1, 0, n);
-  const complete = listener.count ? (await pollUntil(async () => (await listener.count!()) >= n, 30_000)) !== null : (await idle(listener.pid!, 30_000), true);
-  const cpuS = before ? cpuSeconds(before, cpuSample(listener.pid!)) : ownCpu(c0);
+  listener.reset?.();
+  if (count) await pollUntil(async () => (await count()) === 0, 30_000);
+  else await idle(pid, 10_000);
+  const inject = lab.armInject(1, 0, n);
+  await new Promise((r) => setTimeout(r, 100)); // the armed shell reaches its `read`
+  const before = cpuSample(pid);
+  await inject();
+  const complete = count ? (await pollUntil(async () => (await count()) >= n, 30_000)) !== null : (await idle(pid, 30_000), true);
+  const after = cpuSample(pid);
   await table.flush();
-  return { cpuS, complete };
+  return { cpuS: cpuSeconds(before, after, pid !== process.pid), threads: threadSplit(pid, before, after), complete };
 }
+
+/** `main 0.80, node 0.31` (s), threads above 5 ms */
+const threadText = (t: Array<[string, number]>) =>
+  t
+    .filter(([, s]) => s >= 0.005)
+    .map(([name, s]) => `${name} ${s.toFixed(2)}`)
+    .join(', ');
 
 async function intake(lab: Lab, n: number, which: ReadonlySet<KernelScenario>, rec: Both, say: (s: string) => void): Promise<void> {
   const perEvent = (s: number) => (s / n) * 1e6;
@@ -166,10 +188,10 @@ async function intake(lab: Lab, n: number, which: ReadonlySet<KernelScenario>, r
   let overruns = 0;
   const sub = lab.tables[1].subscribe({ events: { new: true }, rcvbuf: RCVBUF, onEvents: (e) => (got += e.length), onOverrun: (c) => (overruns += c) });
   try {
-    const r = await intakeRound(lab, n, { count: async () => got, reset: () => (got = 0) });
+    const r = await intakeRound(lab, n, { pid: process.pid, count: async () => got, reset: () => (got = 0) });
     if (r.complete && overruns === 0) {
       for (const s of which) if (s === 'intake' || s === 'floor') rec.ours.set(`${s}.${n}`, perEvent(r.cpuS));
-      say(`intake ${n}: addon ${perEvent(r.cpuS).toFixed(2)} µs CPU per event`);
+      say(`intake ${n}: addon ${perEvent(r.cpuS).toFixed(2)} µs CPU per event; threads (s): ${threadText(r.threads)}`);
     } else say(`intake ${n}: the addon saw ${got} events, ${overruns} overruns — did not finish`);
   } finally {
     sub.close();
@@ -179,7 +201,7 @@ async function intake(lab: Lab, n: number, which: ReadonlySet<KernelScenario>, r
     const node = await statsDaemon(lab);
     try {
       const peer = new Peer(node);
-      const r = await intakeRound(lab, n, { pid: peer.pid, count: async () => (await peer.caches()).stats?.active ?? -1, reset: () => undefined });
+      const r = await intakeRound(lab, n, { pid: peer.pid, count: async () => (await peer.caches()).stats?.active ?? -1 });
       if (r.complete) rec.theirs.set(`intake.${n}`, perEvent(r.cpuS));
       say(`intake ${n}: conntrackd (Stats mode) ${perEvent(r.cpuS).toFixed(2)} µs CPU per event${r.complete ? '' : ' — did not finish'}`);
     } finally {
@@ -193,7 +215,7 @@ async function intake(lab: Lab, n: number, which: ReadonlySet<KernelScenario>, r
       // `ip netns exec` execs the program: the child's pid is conntrack's
       await pollUntil(() => existsSync(`/proc/${ev.pid}`) && cpuSample(ev.pid!).tids.length > 0, 5000);
       await new Promise((r) => setTimeout(r, 200));
-      const r = await intakeRound(lab, n, { pid: ev.pid!, reset: () => undefined });
+      const r = await intakeRound(lab, n, { pid: ev.pid! });
       rec.theirs.set(`floor.${n}`, perEvent(r.cpuS));
       say(`floor ${n}: conntrack -E > /dev/null ${perEvent(r.cpuS).toFixed(2)} µs CPU per event`);
     } finally {

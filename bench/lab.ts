@@ -101,18 +101,28 @@ export async function pollUntil(check: () => boolean | Promise<boolean>, timeout
   return ok ? performance.now() : null;
 }
 
-/** A command in a namespace without blocking the event loop (waits keep polling); bounded. */
-export function nsRun(ns: Netns, argv: string[], timeoutMs = 60_000): Promise<Reply> {
-  return new Promise((resolve) => {
-    const child = spawn('ip', ['netns', 'exec', ns.name, ...argv], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+/**
+ * A command in a namespace, forked now but held at a shell `read` until fire(): the fork's
+ * cost (this process is large) falls before a measurement of this process's CPU, not in it.
+ * Never blocks the event loop (waits keep polling); killed after `timeoutMs`.
+ */
+export function armed(ns: Netns, argv: string[], timeoutMs = 60_000): { fire(): Promise<Reply> } {
+  const child = spawn('ip', ['netns', 'exec', ns.name, 'sh', '-c', 'read go && exec "$0" "$@"', ...argv], { stdio: ['pipe', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  const done = new Promise<Reply>((resolve) =>
     child.once('close', (code, signal) => {
       clearTimeout(timer);
       resolve({ status: code ?? -1, stdout: '', stderr: signal ? `killed by ${signal} ${stderr}` : stderr });
-    });
-  });
+    }),
+  );
+  return {
+    fire: () => {
+      child.stdin.end('go\n');
+      return done;
+    },
+  };
 }
 
 export interface LabOptions {
@@ -146,10 +156,17 @@ export class Lab {
     return file;
   }
 
-  /** `conntrack -R` of flows [from, from + n) in namespace `side` (0 sender, 1 receiver). */
-  async inject(side: 0 | 1, from: number, n: number): Promise<void> {
-    const r = await nsRun(this.topo.ns[side], ['conntrack', '-R', this.flowFile(from, n)]);
-    if (r.status !== 0) throw new Error(`conntrack -R of ${n} flows: ${r.stderr}`);
+  /** `conntrack -R` of flows [from, from + n) in namespace `side` (0 sender, 1 receiver), forked now, run by the function returned. */
+  armInject(side: 0 | 1, from: number, n: number): () => Promise<void> {
+    const cmd = armed(this.topo.ns[side], ['conntrack', '-R', this.flowFile(from, n)]);
+    return async () => {
+      const r = await cmd.fire();
+      if (r.status !== 0) throw new Error(`conntrack -R of ${n} flows: ${r.stderr}`);
+    };
+  }
+
+  inject(side: 0 | 1, from: number, n: number): Promise<void> {
+    return this.armInject(side, from, n)();
   }
 
   /** Run `body` with a sender and a receiver daemon of one kind started (both kernels flushed before and after). */

@@ -63,13 +63,14 @@ export function threadSplit(pid: number, before: CpuSample, after: CpuSample): A
 
 /**
  * CPU seconds between two samples: the schedstat sum when every thread of `before` is still
- * alive (exact), else the tick count (a thread that ended took its schedstat with it);
- * reaped children's ticks on top.
+ * alive (exact), else the tick count (a thread that ended took its schedstat with it); with
+ * `children`, reaped children's ticks on top (a daemon's forks are its work; the programs this
+ * process runs to make load are not its own).
  */
-export function cpuSeconds(before: CpuSample, after: CpuSample): number {
+export function cpuSeconds(before: CpuSample, after: CpuSample, children = true): number {
   const alive = new Set(after.tids);
   const own = before.tids.every((t) => alive.has(t)) ? (after.threadsNs - before.threadsNs) / 1e9 : (after.ticks - before.ticks) / CLOCK_TICKS;
-  return own + (after.childTicks - before.childTicks) / CLOCK_TICKS;
+  return own + (children ? (after.childTicks - before.childTicks) / CLOCK_TICKS : 0);
 }
 
 /** Resident set size in bytes (VmRSS of /proc/PID/status). */

@@ -23,6 +23,7 @@ describe('/proc readings', () => {
     const before = { threadsNs: 1e9, tids: [1, 2, 3], ticks: 100, childTicks: 0 };
     expect(cpuSeconds(before, { threadsNs: 1.5e9, tids: [1, 2, 3, 4], ticks: 150, childTicks: 10 })).toBeCloseTo(0.6);
     expect(cpuSeconds(before, { threadsNs: 1.2e9, tids: [1, 3], ticks: 160, childTicks: 0 })).toBeCloseTo(0.6);
+    expect(cpuSeconds(before, { threadsNs: 1.5e9, tids: [1, 2, 3], ticks: 150, childTicks: 10 }, false)).toBeCloseTo(0.5);
   });
 
   it('splits the CPU by thread name, the main thread apart, largest first', () => {
