@@ -20,6 +20,8 @@ import { cpuSample, cpuSeconds, rssBytes, threadSplit, type CpuSample } from './
 
 /** How often a wait polls a control socket or the kernel count. */
 export const POLL_MS = 25;
+/** The longest a control request may take (a commit of 100k on a busy machine takes seconds). */
+const ASK_MS = 120_000;
 
 /** A running daemon as the bench measures it. */
 export class Peer {
@@ -37,9 +39,13 @@ export class Peer {
     return rssBytes(this.pid);
   }
 
-  /** One control request (conntrackd's protocol); the reply text. */
+  /** One control request (conntrackd's protocol); the reply text. A daemon that does not answer within ASK_MS fails the run. */
   ask(code: number): Promise<string> {
-    return requestText(this.node.paths.ctl, code);
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${this.node.daemon} did not answer control request ${code} within ${ASK_MS / 1000} s`)), ASK_MS);
+    });
+    return Promise.race([requestText(this.node.paths.ctl, code), late]).finally(() => clearTimeout(timer));
   }
 
   async caches(): Promise<CacheStats> {

@@ -230,7 +230,8 @@ class Session {
     if ((await kernel.count()) !== 0) throw new Error('the receiver kernel is not empty before the commit');
     await settle([tx, rx]);
     const w = new CpuWindow([rx]);
-    const reply = rx.ask(REQUEST.CT_COMMIT);
+    // the reply comes when the commit is done; its kernel count is what is timed
+    const reply = rx.ask(REQUEST.CT_COMMIT).catch((e: unknown) => e);
     const done = await pollUntil(async () => (await kernel.count()) === n, waitMs(n));
     const commit = w.stop();
     await Promise.race([reply, new Promise((r) => setTimeout(r, waitMs(n)))]);
