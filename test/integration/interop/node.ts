@@ -116,6 +116,13 @@ export class SyncNode {
     return `${readText(this.paths.log)}${readText(`${this.paths.log}.out`)}`;
   }
 
+  /** The daemon's process id: the one process running with this node's config (after start()). */
+  pid(): number {
+    const pids = this.pids();
+    if (pids.length !== 1) throw new Error(`${this.daemon} in ${this.ns.name}: ${pids.length} processes run with ${this.paths.conf}`);
+    return pids[0];
+  }
+
   /** Processes in this node's namespace started with this node's config file. */
   private pids(): number[] {
     const r = spawnSync('ip', ['netns', 'pids', this.ns.name], { encoding: 'utf8' });
