@@ -55,6 +55,8 @@ export interface EngineConfOptions {
   peer: string;
   device: string;
   expectationSync?: boolean;
+  /** The UDP port of the sync link (default 3780). */
+  port?: number;
 }
 
 /** A conntrackd.conf for one node of a FT-FW UDP pair (the lab's, with per-test paths). */
@@ -69,7 +71,7 @@ export function conntrackdConf(o: EngineConfOptions): string {
 \tUDP {
 \t\tIPv4_address ${o.local}
 \t\tIPv4_Destination_Address ${o.peer}
-\t\tPort 3780
+\t\tPort ${o.port ?? 3780}
 \t\tInterface ${o.device}
 \t\tChecksum on
 \t}
