@@ -158,9 +158,12 @@ export class EngineControlHandler implements ControlHandler {
 
   private statsDocument(): StatsDocument {
     const s = this.engine.snapshot();
-    const doc: StatsDocument = {
+    return {
       mode: s.mode,
       uptimeSeconds: Math.floor(seconds(Date.now() - s.runtime.startedAt)),
+      internal: internalView(s, 'ct'),
+      external: externalView(s, 'ct'),
+      ...(this.expectationSync ? { expect: { internal: internalView(s, 'exp'), external: externalView(s, 'exp') } } : {}),
       traffic: jsonify(s.traffic),
       network: jsonify(s.network),
       sequence: jsonify(s.sequence),
@@ -168,9 +171,6 @@ export class EngineControlHandler implements ControlHandler {
       runtime: jsonify(s.runtime),
       queues: s.queues,
     };
-    doc.internal = internalView(s, 'ct');
-    doc.external = externalView(s, 'ct');
-    return doc;
   }
 }
 
