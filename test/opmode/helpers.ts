@@ -123,7 +123,7 @@ export function tableCells(text: string): { header: string[]; rows: string[][] }
 }
 
 /**
- * The timeout of a test that runs the `ctsync` program many times: each run costs ~0.6 s of
- * CPU (mostly loading and compiling the config schema), several seconds on a loaded machine.
+ * The timeout of a test that runs the `ctsync` program many times: each run costs ~0.2 s of
+ * CPU (mostly Node's own start), a second or more on a loaded machine.
  */
 export const SLOW_MS = 60_000;
