@@ -1,16 +1,16 @@
 /**
- * The config tree's schema (schema/config.schema.json, draft 2020-12): the ajv validator with
- * VyOS's validators as formats and keywords, and the walk from a CLI path to its schema node.
+ * The config tree's schema (schema/config.schema.json, draft 2020-12): its validator (generated
+ * by scripts/gen-config-validator.mjs, VyOS's validators as formats and keywords), and the walk
+ * from a CLI path to its schema node.
  *
  * VyOS prints a validator's own text for a bad value (shared/spec/vyos.md §1.2); the schema
  * carries it as `errorText` on the leaf, and schemaError() maps ajv's first error back to it.
  */
 import { readFileSync } from 'node:fs';
-import { isIPv4, isIPv6 } from 'node:net';
-import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
-import addFormatsModule from 'ajv-formats';
+import type { ErrorObject, ValidateFunction } from 'ajv';
 import { CtsyncError } from '../common/errors.js';
 import { addressFamily } from './address-family.js';
+import validate from './config-validator.js';
 import { SCHEMA_FILE } from './package-paths.js';
 
 export type NodeKind = 'node' | 'tagNode' | 'leaf' | 'multi' | 'valueless';
@@ -38,51 +38,8 @@ export const ROOT_SCHEMA: SchemaNode & { $defs: Record<string, SchemaNode> } = J
   readFileSync(SCHEMA_FILE, 'utf8'),
 );
 
-function isPrefix(value: string, isAddr: (s: string) => boolean, maxLen: number): boolean {
-  const m = /^([^/]+)\/(\d{1,3})$/.exec(value);
-  return m !== null && isAddr(m[1]!) && Number(m[2]) <= maxLen;
-}
-
-function isIPv4Multicast(value: string): boolean {
-  if (!isIPv4(value)) return false;
-  const first = Number(value.split('.')[0]);
-  return first >= 224 && first <= 239;
-}
-
-// ipaddrcheck --is-ipv6-multicast: ff00::/8 (shared/spec/vyos.md §1.4, smoketest group ff12::9166).
-function isIPv6Multicast(value: string): boolean {
-  return isIPv6(value) && /^ff[0-9a-f]{2}:/i.test(value);
-}
-
-function inRange(data: string, min: number, max: number): boolean {
-  return /^\d{1,10}$/.test(data) && Number(data) >= min && Number(data) <= max;
-}
-
-function buildValidator(): ValidateFunction {
-  const ajv = new Ajv2020({ strict: true, allErrors: false });
-  // ajv-formats' CommonJS default export is the plugin function.
-  const addFormats = addFormatsModule as unknown as (a: Ajv2020, f: string[]) => Ajv2020;
-  addFormats(ajv, ['ipv4', 'ipv6']);
-  ajv.addFormat('ipv4net', (v: string) => isPrefix(v, isIPv4, 32));
-  ajv.addFormat('ipv6net', (v: string) => isPrefix(v, isIPv6, 128));
-  ajv.addFormat('ipv4-multicast', isIPv4Multicast);
-  ajv.addFormat('ipv6-multicast', isIPv6Multicast);
-  // Annotation keywords: read by this module and the CLI, ignored by validation.
-  ajv.addKeyword({ keyword: 'node', schemaType: 'string' });
-  ajv.addKeyword({ keyword: 'help', schemaType: 'string' });
-  ajv.addKeyword({ keyword: 'valueHelp', schemaType: 'array' });
-  ajv.addKeyword({ keyword: 'errorText', schemaType: 'string' });
-  // VyOS `numeric --range a-b`: values are strings of decimal digits (the tree stores strings).
-  ajv.addKeyword({
-    keyword: 'range',
-    type: 'string',
-    schemaType: 'array',
-    validate: (bounds: [number, number], data: string) => inRange(data, bounds[0], bounds[1]),
-  });
-  return ajv.compile(ROOT_SCHEMA);
-}
-
-const validateTree = buildValidator();
+/** The generated validator of the whole tree (ajv standalone code: no ajv, no compile at run time). */
+const validateTree = validate as unknown as ValidateFunction;
 
 function deref(node: SchemaNode): SchemaNode {
   if (!node.$ref) return node;

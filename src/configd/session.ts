@@ -13,7 +13,7 @@ import { writeFileAtomic } from './atomic-file.js';
 import { withCommitLock, withCommitLockAsync } from './commit-lock.js';
 import { formatCommands, formatCurly, parseConfigText } from './config-text.js';
 import { diffLines } from './diff.js';
-import { generate, liveRenderInputs, type RenderInputs, type RenderedFiles } from './generate.js';
+import type { RenderInputs, RenderedFiles } from './generate.js';
 import { getConfig } from './get-config.js';
 import { readKernelInterfaces } from './kernel-interfaces.js';
 import { checkTree, resolvePath, type ConfigTree, type SchemaNode } from './schema.js';
@@ -45,14 +45,14 @@ export class ConfigSession {
   private readonly paths: RenderPaths;
   private readonly engine: EngineAt;
   private readonly log: (line: string) => void;
-  private readonly renderInputs: () => RenderInputs;
+  private readonly renderInputs: (() => RenderInputs) | undefined;
 
   constructor(opts: SessionOptions) {
     this.stateDir = opts.stateDir;
     this.paths = opts.paths ?? renderPaths();
     this.engine = opts.engine ?? engineFor();
     this.log = opts.log ?? ((line) => process.stderr.write(`${line}\n`));
-    this.renderInputs = opts.renderInputs ?? (() => liveRenderInputs(readKernelInterfaces()));
+    this.renderInputs = opts.renderInputs;
   }
 
   private file(name: string): string {
@@ -154,7 +154,9 @@ export class ConfigSession {
       if (!changed && !dryRun) return { changed, files: {} };
       checkTree(candidate);
       const config = getConfig(candidate);
-      const inputs = this.renderInputs();
+      // Loaded here: handlebars and the templates are for commits only, not for every `ctsync` run.
+      const { generate, liveRenderInputs } = await import('./generate.js');
+      const inputs = this.renderInputs ? this.renderInputs() : liveRenderInputs(readKernelInterfaces());
       verify(config, inputs.kernel);
       const files = generate(config, inputs);
       if (dryRun) return { changed, files };

@@ -13,8 +13,6 @@ import {
   resetExternalCache, resetInternalCache, restartSync, showSyncCache, showSyncStatistics, showSyncStatus,
 } from './conntrack-sync.js';
 import { processContext, type OpmodeContext, type OpmodeOptions, type Output } from './context.js';
-import { monitorConntrackTable } from './monitor.js';
-import { resetConntrack } from './reset-conntrack.js';
 
 export interface OpArgs extends OpmodeOptions {
   /** `--yes`: answer the confirmation of `reset conntrack`. */
@@ -53,10 +51,10 @@ export const OPMODE_COMMANDS: readonly OpCommand[] = [
     words: ['monitor', 'conntrack', 'table'],
     help: 'Monitor conntrack table events until interrupted',
     run: async (ctx, a) => {
-      await monitorConntrackTable(ctx, a);
+      await (await import('./monitor.js')).monitorConntrackTable(ctx, a);
     },
   },
-  { words: ['reset', 'conntrack'], help: 'Reset all currently tracked connections', run: (ctx, a) => resetConntrack(ctx, a) },
+  { words: ['reset', 'conntrack'], help: 'Reset all currently tracked connections', run: async (ctx, a) => (await import('./reset-conntrack.js')).resetConntrack(ctx, a) },
   { words: ['show', 'conntrack-sync'], help: 'Show connection tracking synchronization information' },
   { words: ['show', 'conntrack-sync', 'statistics'], help: 'Show connection syncing statistics', run: showSyncStatistics },
   { words: ['show', 'conntrack-sync', 'status'], help: 'Show conntrack-sync status', run: showSyncStatus },

@@ -10,7 +10,7 @@ import { withCommitLock } from '../configd/commit-lock.js';
 import type { DumpDocument, StatsDocument } from '../engine/control/json.js';
 import type { RequestCode } from '../engine/control/requests.js';
 import { l4ProtoName, type Conntrack, type Expectation, type L3 } from '../engine/model/conntrack.js';
-import { failoverStateFile, readFailoverState } from '../vrrp-hooks/state-file.js';
+import { failoverStateFile, readFailoverLine } from '../vrrp-hooks/state-file.js';
 import { Syslog } from '../common/syslog.js';
 import { endpointText, tableEntry, tupleView, type TableEntry, type TupleView } from './conntrack-table.js';
 import { syncConfig, type OpmodeContext, type OpmodeOptions, type Output } from './context.js';
@@ -21,17 +21,27 @@ import { simpleTable } from './table.js';
 // ---- show conntrack-sync statistics ----------------------------------------------------------
 
 export interface SyncStatistics {
-  main: StatsDocument;
+  /** `-s`: the conntrack caches, traffic, links, queues… */
+  main: Omit<StatsDocument, 'expect'>;
+  /**
+   * The expectation caches of `-s expect`, when expect-sync is configured (as the text's Expect
+   * Table block); null when the engine syncs no expectations.
+   */
+  expect?: StatsDocument['expect'] | null;
 }
 
 export async function showSyncStatistics(ctx: OpmodeContext, opts: OpmodeOptions): Promise<Output> {
   const cs = syncConfig(ctx);
+  const withExpect = cs.expectSync.length > 0;
   const engine = ctx.engine();
-  if (opts.json) return { main: await engine.requestJson<StatsDocument>(REQUEST.JSON_STATS) } satisfies SyncStatistics;
+  if (opts.json) {
+    const { expect, ...main } = await engine.requestJson<StatsDocument>(REQUEST.JSON_STATS);
+    return { main, ...(withExpect ? { expect: expect ?? null } : {}) } satisfies SyncStatistics;
+  }
   // VyOS prints a header, passes `conntrackd -s` through, then a blank line; the same for
   // `-s exp` when expect-sync is configured.
   let text = `\nMain Table Statistics:\n\n${await engine.request(REQUEST.STATS)}\n`;
-  if (cs.expectSync.length > 0) text += `\nExpect Table Statistics:\n\n${await engine.request(REQUEST.EXP_STATS)}\n`;
+  if (withExpect) text += `\nExpect Table Statistics:\n\n${await engine.request(REQUEST.EXP_STATS)}\n`;
   return text;
 }
 
@@ -48,7 +58,7 @@ export interface SyncStatus {
   /** Always vrrp: verify refuses a config without its sync-group (vyos.md §2.2, rule 6). */
   failover_mechanism: 'vrrp';
   sync_group: string;
-  /** The state file's line (`MASTER at …`), null before the first transition. */
+  /** The state file's first line (`MASTER at …`) without its newline, null before the first transition. */
   last_transition: string | null;
   /** The expectation protocols synced, `all` expanded; empty when disabled. */
   sync_protocols: string[];
@@ -57,26 +67,32 @@ export interface SyncStatus {
 /** VyOS pads each label to 22 characters before `: `. */
 const label = (name: string, value: string): string => `${name.padEnd(22)}: ${value}`;
 
-export function formatSyncStatus(s: SyncStatus): string {
-  return [
+/**
+ * VyOS's text: a leading newline, then the four labels. The state file's line is printed as
+ * Python's readline() returned it (`stateLine`), so its newline leaves a blank line before
+ * ExpectationSync.
+ */
+export function formatSyncStatus(s: SyncStatus, stateLine: string | undefined): string {
+  const lines = [
     label('sync-interface', s.sync_interface),
     label('failover-mechanism', `${s.failover_mechanism} [sync-group ${s.sync_group}]`),
-    label('last state transition', s.last_transition ?? NO_TRANSITION),
+    label('last state transition', stateLine ?? NO_TRANSITION),
     label('ExpectationSync', s.sync_protocols.length > 0 ? s.sync_protocols.join(', ') : 'disabled'),
-  ].join('\n');
+  ];
+  return `\n${lines.join('\n')}`;
 }
 
 export async function showSyncStatus(ctx: OpmodeContext, opts: OpmodeOptions): Promise<Output> {
   const cs = syncConfig(ctx);
-  const last = await readFailoverState(failoverStateFile(ctx.env));
+  const stateLine = await readFailoverLine(failoverStateFile(ctx.env));
   const status: SyncStatus = {
     sync_interface: cs.interfaces.map((i) => i.name).join(', '),
     failover_mechanism: 'vrrp',
     sync_group: cs.failoverSyncGroup ?? '',
-    last_transition: last ? `${last.state} at ${last.at}` : null,
+    last_transition: stateLine === undefined ? null : stateLine.replace(/\n$/, ''),
     sync_protocols: cs.expectSync.includes('all') ? [...ALL_EXPECT_PROTOCOLS] : [...cs.expectSync],
   };
-  return opts.json ? status : formatSyncStatus(status);
+  return opts.json ? status : formatSyncStatus(status, stateLine);
 }
 
 // ---- show conntrack-sync cache internal|external [main|expect] --------------------------------

@@ -202,7 +202,7 @@ function selected(q: TableQuery, ct: Conntrack): boolean {
 
 /** The kernel's entries of one family that match the query, oldest id first. */
 export async function readTable(ctx: OpmodeContext, q: TableQuery): Promise<TableEntry[]> {
-  const kernel = ctx.kernel();
+  const kernel = await ctx.kernel();
   const entries: TableEntry[] = [];
   try {
     // The addon dumps both families at once (AF_UNSPEC); the family is a filter here.

@@ -1,13 +1,12 @@
 /**
  * What an op-mode function may use: the running config's state dir, the environment, the
- * kernel table and the engine's control socket (opened on use, so a command needing neither
- * never touches them), the operator's answers, and the interrupt that ends `monitor`.
+ * kernel table and the engine's control socket (loaded and opened on use, so a command needing
+ * neither never touches them), the operator's answers, and the interrupt that ends `monitor`.
  */
-import { createInterface } from 'node:readline';
 import { CtsyncError } from '../common/errors.js';
 import { ConfigSession } from '../configd/session.js';
 import { getConfig, type ConntrackSyncConfig } from '../configd/get-config.js';
-import { openKernelTable, type KernelTable } from '../engine/kernel/index.js';
+import type { KernelTable } from '../engine/kernel/index.js';
 import { engineClient, type EngineClient } from './engine-client.js';
 
 /** A function's result: text for the operator, or data for `--json`. */
@@ -24,7 +23,7 @@ export interface OpmodeContext {
   out(text: string): void;
   /** Warnings beside the output (stderr): they must not break a --json stream. */
   warn(text: string): void;
-  kernel(): KernelTable;
+  kernel(): Promise<KernelTable>;
   engine(): EngineClient;
   /** A yes/no question; false unless the operator answers y or yes. */
   confirm(question: string): Promise<boolean>;
@@ -40,6 +39,7 @@ export function syncConfig(ctx: OpmodeContext): ConntrackSyncConfig {
 }
 
 async function askStdin(question: string): Promise<boolean> {
+  const { createInterface } = await import('node:readline');
   const rl = createInterface({ input: process.stdin, output: process.stdout });
   try {
     const answer = await new Promise<string>((resolve) => {
@@ -80,7 +80,7 @@ export function processContext(
     env,
     out,
     warn,
-    kernel: () => openKernelTable({ kind: 'netlink' }),
+    kernel: async () => (await import('../engine/kernel/index.js')).openKernelTable({ kind: 'netlink' }),
     engine: () => engineClient(env),
     confirm: askStdin,
     interrupted: untilInterrupted,

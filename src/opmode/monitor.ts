@@ -36,7 +36,7 @@ export function monitorEvent(ev: CtEvent): MonitorEvent {
 
 /** Streams events to `ctx.out` until interrupted; resolves with the number of events shown. */
 export async function monitorConntrackTable(ctx: OpmodeContext, opts: OpmodeOptions): Promise<number> {
-  const kernel = ctx.kernel();
+  const kernel = await ctx.kernel();
   let shown = 0;
   let failure: Error | undefined;
   const stop = ctx.interrupted();

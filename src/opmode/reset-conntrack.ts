@@ -17,7 +17,7 @@ export async function resetConntrack(ctx: OpmodeContext, opts: OpmodeOptions & {
   if (!opts.yes && !(await ctx.confirm(RESET_QUESTION))) {
     throw new CtsyncError('OPMODE_ABORTED', 'Aborted: no connections were cleared');
   }
-  const kernel = ctx.kernel();
+  const kernel = await ctx.kernel();
   try {
     const flushed = await kernel.count();
     await kernel.flush();

@@ -11,12 +11,6 @@ export const DEFAULT_FAILOVER_STATE_FILE = '/var/run/vyatta-conntrackd-failover-
 /** UNKNOWN is what VyOS writes for a state word it does not know (§5.2 "Any other state"). */
 export type FailoverState = 'MASTER' | 'BACKUP' | 'FAULT' | 'UNKNOWN';
 
-export interface FailoverRecord {
-  state: FailoverState;
-  /** The date text exactly as written. */
-  at: string;
-}
-
 export function failoverStateFile(env: NodeJS.ProcessEnv = process.env): string {
   return env.CTSYNC_FAILOVER_STATE_FILE || DEFAULT_FAILOVER_STATE_FILE;
 }
@@ -47,11 +41,6 @@ export function formatFailoverLine(state: FailoverState, d: Date, timeZone?: str
   return `${state} at ${formatDate(d, timeZone)}`;
 }
 
-export function parseFailoverLine(text: string): FailoverRecord | undefined {
-  const m = /^(MASTER|BACKUP|FAULT|UNKNOWN) at (.+)$/.exec(text.trim());
-  return m ? { state: m[1] as FailoverState, at: m[2] } : undefined;
-}
-
 export async function writeFailoverState(path: string, state: FailoverState, d = new Date()): Promise<string> {
   const line = formatFailoverLine(state, d);
   await mkdir(dirname(path), { recursive: true });
@@ -61,10 +50,15 @@ export async function writeFailoverState(path: string, state: FailoverState, d =
   return line;
 }
 
-/** The last transition, or undefined when no hook has run yet (file missing or foreign). */
-export async function readFailoverState(path: string): Promise<FailoverRecord | undefined> {
+/**
+ * The file's first line as VyOS's op-mode reads it (Python's readline(): with its newline, ''
+ * for an empty file), or undefined when no hook has run yet (no file). VyOS shows it verbatim.
+ */
+export async function readFailoverLine(path: string): Promise<string | undefined> {
   try {
-    return parseFailoverLine(await readFile(path, 'utf8'));
+    const text = await readFile(path, 'utf8');
+    const end = text.indexOf('\n');
+    return end < 0 ? text : text.slice(0, end + 1);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw e;

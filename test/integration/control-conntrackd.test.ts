@@ -4,9 +4,10 @@
  *     handler sees the request code its options stand for;
  * (b) ctsyncd's client against a real conntrackd daemon (NOTRACK over UDP on lo, in a
  *     namespace): same output and exit status as `conntrackd -C conf <cmd>`;
- * (c) nothing listening: same message and exit status.
+ * (c) nothing listening: same message and exit status;
+ * (d) one real expectation in both daemons' caches: the same dump lines, plain and XML.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,7 +15,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/engine/cli.js';
 import { ControlServer, type ControlHandler } from '../../src/engine/control/server.js';
 import { REQUEST } from '../../src/engine/control/requests.js';
-import { cleanup, hasProgram, Netns, netnsSupport, waitFor } from '../helpers/netns.js';
+import { cleanup, hasProgram, Netns, netnsSupport, veth, waitFor } from '../helpers/netns.js';
+import { CTSYNCD } from '../helpers/programs.js';
+import { conntrackdConf } from '../opmode/helpers.js';
+import { CLIENT, FTP_DATA_PORT, RoutedFirewall, SERVER } from './opmode-traffic.js';
 
 const CONNTRACKD = '/usr/sbin/conntrackd';
 const have = hasProgram(CONNTRACKD);
@@ -192,3 +196,75 @@ describe.skipIf(!have)('(c) nothing listening', () => {
     expect(got.stderr.trim()).toBe(expected.stderr.trim());
   });
 });
+
+/**
+ * (d) One real expectation (the kernel ftp helper's, from an FTP PORT command through a routed
+ * firewall) in both daemons' caches at once: on the firewall, conntrackd and ctsyncd read the
+ * same kernel table (internal caches); each syncs it to the other program on the peer
+ * (external caches, port 3780 for conntrackd → ctsyncd, 3781 for ctsyncd → conntrackd).
+ */
+describe.skipIf(!have || !ns.ok || !hasProgram('nft') || !hasProgram('python3'))(
+  `(d) expectation dumps of conntrackd and ctsyncd for the same expectation${ns.ok ? '' : ` (skipped: ${ns.reason})`}`,
+  () => {
+    type Node = { conf: string; argv: string[] };
+    let fwTheirs: Node;
+    let fwOurs: Node;
+    let peerTheirs: Node;
+    let peerOurs: Node;
+    let fw: Netns;
+    let peer: Netns;
+    const ask = (n: Node, where: Netns, args: string[]): string =>
+      spawnSync('ip', ['netns', 'exec', where.name, ...n.argv, '-C', n.conf, ...args], { encoding: 'utf8', timeout: 10_000 }).stdout;
+
+    beforeAll(async () => {
+      const net = new RoutedFirewall(dir, new Netns('xf'));
+      fw = net.fw;
+      peer = new Netns('xp');
+      veth(fw, 'sync0', peer, 'sync0');
+      fw.addr('sync0', '10.200.0.1/24');
+      peer.addr('sync0', '10.200.0.2/24');
+      const conf = (node: string, local: string, remote: string, port: number): string =>
+        conntrackdConf({ dir, node, local, peer: remote, device: 'sync0', expectationSync: true, port });
+      fwTheirs = { conf: conf('xfw-ctd', '10.200.0.1', '10.200.0.2', 3780), argv: [CONNTRACKD] };
+      peerOurs = { conf: conf('xpeer-ours', '10.200.0.2', '10.200.0.1', 3780), argv: CTSYNCD };
+      fwOurs = { conf: conf('xfw-ours', '10.200.0.1', '10.200.0.2', 3781), argv: CTSYNCD };
+      peerTheirs = { conf: conf('xpeer-ctd', '10.200.0.2', '10.200.0.1', 3781), argv: [CONNTRACKD] };
+      for (const [n, where] of [[fwTheirs, fw], [fwOurs, fw], [peerTheirs, peer], [peerOurs, peer]] as const) {
+        where.spawn(n.argv[0]!, [...n.argv.slice(1), '-C', n.conf]);
+        expect(await waitFor(() => ask(n, where, ['-s', 'cache']).includes('cache:internal'), 10_000, 100)).toBe(true);
+      }
+      await net.endpoint(net.server, ['servers', '8080'], 'ready');
+      await net.endpoint(net.client, ['ftp-client', SERVER.v4, String(FTP_DATA_PORT)], 'announced');
+      const one = (n: Node, where: Netns, which: '-i' | '-e'): boolean => ask(n, where, [which, 'expect']).split('\n').filter(Boolean).length === 1;
+      expect(await waitFor(() => one(fwTheirs, fw, '-i') && one(fwOurs, fw, '-i') && one(peerTheirs, peer, '-e') && one(peerOurs, peer, '-e'), 15_000, 100)).toBe(true);
+    }, 90_000);
+
+    /** The kernel's view of the expectation: its master's source port is the client's ephemeral one. */
+    const masterPort = (): string => /master-src=\S+ master-dst=\S+ sport=(\d+)/.exec(fw.run('conntrack', ['-L', 'expect']))![1]!;
+    /** The only field of a dump that differs between two daemons asked a moment apart. */
+    const age = (text: string): string => text.replace(/ \[active since \d+s\]$/gm, ' [active since Ns]');
+
+    it('-i expect -x and -e expect -x: the same XML, byte for byte', () => {
+      const xml =
+        `<flow><layer3 protonum="2" protoname="ipv4"><expected><src>${SERVER.v4}</src><dst>${CLIENT.v4}</dst></expected>` +
+        '<mask><src>255.255.255.255</src><dst>255.255.255.255</dst></mask>' +
+        `<master><src>${CLIENT.v4}</src><dst>${SERVER.v4}</dst></master></layer3>` +
+        `<layer4 protonum="6" protoname="tcp"><expected><sport>0</sport><dport>${FTP_DATA_PORT}</dport></expected>` +
+        `<mask><sport>0</sport><dport>65535</dport></mask><master><sport>${masterPort()}</sport><dport>21</dport></master></layer4>` +
+        '<meta><helper-name>ftp</helper-name><class>0</class></meta></flow>\n';
+      expect(ask(fwTheirs, fw, ['-i', 'expect', '-x'])).toBe(xml);
+      expect(ask(fwOurs, fw, ['-i', 'expect', '-x'])).toBe(xml);
+      // Rebuilt from the wire: conntrackd's message in ctsyncd's cache, ctsyncd's in conntrackd's.
+      expect(ask(peerTheirs, peer, ['-e', 'expect', '-x'])).toBe(xml);
+      expect(ask(peerOurs, peer, ['-e', 'expect', '-x'])).toBe(xml);
+    });
+
+    it('-i expect and -e expect: the same line but for the age', () => {
+      const internal = age(ask(fwTheirs, fw, ['-i', 'expect']));
+      expect(internal).toMatch(new RegExp(`^proto=6 src=${SERVER.v4} dst=${CLIENT.v4} sport=0 dport=${FTP_DATA_PORT} .* helper=ftp \\[active since Ns\\]\n$`));
+      expect(age(ask(fwOurs, fw, ['-i', 'expect']))).toBe(internal);
+      expect(age(ask(peerTheirs, peer, ['-e', 'expect']))).toBe(internal);
+      expect(age(ask(peerOurs, peer, ['-e', 'expect']))).toBe(internal);
+    });
+  },
+);

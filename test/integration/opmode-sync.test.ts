@@ -199,6 +199,15 @@ describe.skipIf(!ready).each(ENGINES)(`op-mode against a $name pair${ready ? '' 
     const stats = json(conf1, 'statistics');
     expect(schemaErrors('sync-statistics', stats)).toEqual([]);
     expect(stats).toMatchObject({ main: { mode: 'FTFW', internal: { stats: { active: flowRows.length } }, links: [{ device: 'sync0' }] } });
+    // The ftp helper's expectation: in fw1's internal expectation cache and fw2's external one,
+    // the same counts as the `-s expect` text.
+    const expectText = engine(conf1, '-s', 'expect');
+    expect(stats).toMatchObject({ expect: { internal: { kind: 'cache', stats: { active: 1, created_ok: counter(expectText, 'cache internal', 'connections created') } } } });
+    const peerStats = json(conf2, 'statistics');
+    expect(schemaErrors('sync-statistics', peerStats)).toEqual([]);
+    expect(peerStats).toMatchObject({ expect: { external: { kind: 'cache', stats: { active: 1 } } } });
+    const noExpect = ctsync(conf1, ['show', 'conntrack-sync', 'statistics', '--json'], { state: stateNoExpect });
+    expect(JSON.parse(noExpect.stdout)).not.toHaveProperty('expect');
     type Entry = { family: string; protocol: string; original: { src: string; dst: string; sport?: number; dport?: number }; reply: unknown };
     const internal = json(conf1, 'cache', 'internal') as Entry[];
     expect(schemaErrors('sync-cache', internal)).toEqual([]);
@@ -287,8 +296,9 @@ describe.skipIf(!ready).each(ENGINES)(`op-mode against a $name pair${ready ? '' 
 
   it.runIf(eng.name === 'ctsyncd')('show conntrack-sync status: the config, then the transitions a real VRRP hook made on fw2', () => {
     const status = (state = stateDir): Run => ctsync(conf2, ['show', 'conntrack-sync', 'status'], { state });
+    // VyOS's layout: a leading newline; the state file's line keeps its newline (a blank line).
     const text = (last: string, expectation: string): string =>
-      `sync-interface        : eth0\nfailover-mechanism    : vrrp [sync-group SG1]\nlast state transition : ${last}\nExpectationSync       : ${expectation}\n`;
+      `\nsync-interface        : eth0\nfailover-mechanism    : vrrp [sync-group SG1]\nlast state transition : ${last}\nExpectationSync       : ${expectation}\n`;
     expect(status()).toEqual({ status: 0, stdout: text('no transition yet!', 'ftp'), stderr: '' });
     expect(status(stateNoExpect).stdout).toBe(text('no transition yet!', 'disabled'));
     expect(status(stateAll).stdout).toBe(text('no transition yet!', 'ftp, sip, h323, nfs, sqlnet'));
@@ -303,7 +313,7 @@ describe.skipIf(!ready).each(ENGINES)(`op-mode against a $name pair${ready ? '' 
       expect(hook(state)).toMatchObject({ status: 0, stderr: '' });
       const line = readFileSync(stateFile, 'utf8').trimEnd();
       expect(line).toMatch(new RegExp(`^${state.toUpperCase()} at \\w{3} \\d{2} \\w{3} \\d{4} \\d{2}:\\d{2}:\\d{2} [AP]M \\S+$`));
-      expect(status()).toEqual({ status: 0, stdout: text(line, 'ftp'), stderr: '' });
+      expect(status()).toEqual({ status: 0, stdout: text(`${line}\n`, 'ftp'), stderr: '' });
       const json = JSON.parse(ctsync(conf2, ['show', 'conntrack-sync', 'status', '--json']).stdout);
       expect(schemaErrors('sync-status', json)).toEqual([]);
       expect(json).toEqual({ sync_interface: 'eth0', failover_mechanism: 'vrrp', sync_group: 'SG1', last_transition: line, sync_protocols: ['ftp'] });

@@ -12,7 +12,7 @@ import { ControlServer, type ControlHandler } from '../../src/engine/control/ser
 import type { Conntrack, Expectation } from '../../src/engine/model/conntrack.js';
 import { rawKeys } from '../../src/opmode/commands.js';
 import {
-  formatSyncStatus, resetExternalCache, resetInternalCache, restartSync, showSyncCache, showSyncStatistics, showSyncStatus,
+  formatSyncStatus, resetExternalCache, resetInternalCache, restartSync, showSyncCache, showSyncStatistics, showSyncStatus, type SyncStatus,
 } from '../../src/opmode/conntrack-sync.js';
 import { CS, SYNC_CONFIG, configuredStateDir, tempDir, testContext } from './helpers.js';
 import { schemaErrors } from './schemas.js';
@@ -39,7 +39,13 @@ const STATS: StatsDocument = {
     childTermsig: 0, selectFailed: 0, waitFailed: 0, localReadFailed: 0, localUnknownRequest: 0,
   },
   queues: [{ name: 'txqueue', current: 0, max: 2147483647, noSpace: 0 }],
+  expect: {
+    internal: { kind: 'cache', stats: { ...cacheStats, active: 1, total: 1, createdOk: 1, updatedOk: 0, deletedOk: 0 } },
+    external: { kind: 'cache', stats: { ...cacheStats, active: 0, total: 0, createdOk: 0, updatedOk: 0, deletedOk: 0 } },
+  },
 };
+/** What the scripted engine answers to JSON_STATS. */
+let statsReply: StatsDocument = STATS;
 const FLOW: Conntrack = {
   orig: { l3: 'ipv4', src: '10.1.201.7', dst: '10.0.2.10', proto: 6, sport: 40000, dport: 80 },
   status: 0x4 | 0x2 | 0x8,
@@ -75,7 +81,7 @@ const handler: ControlHandler = {
   resetTimers: () => undefined,
   json: (which) => {
     calls.push(`json:${which}`);
-    if (which === 'stats') return jsonReply(STATS);
+    if (which === 'stats') return jsonReply(statsReply);
     if (which.startsWith('ct-')) {
       const doc: DumpDocument<Conntrack> = { cache: which === 'ct-internal' ? 'internal' : 'external', kind: 'ct', entries: [{ object: FLOW, activeSince: 14 }] };
       return jsonReply(doc);
@@ -118,13 +124,29 @@ describe('show conntrack-sync statistics', () => {
     expect(calls).toEqual(['stats:general', 'stats:expect']);
   });
 
-  it('--json is the structured request, decamelized, valid against its schema', async () => {
+  it('--json is the structured request, decamelized, valid against its schema; the expectation caches with expect-sync', async () => {
     const ctx = testContext(await configuredStateDir(BASE), env);
     calls.length = 0;
     const doc = rawKeys(await showSyncStatistics(ctx, json)) as { main: { links: { bytes_sent: number }[] } };
     expect(calls).toEqual(['json:stats']);
     expect(doc.main.links[0]!.bytes_sent).toBe(3820);
+    expect(doc).not.toHaveProperty('expect');
+    expect(doc).not.toHaveProperty('main.expect');
     expect(schemaErrors('sync-statistics', doc)).toEqual([]);
+    const withExpect = testContext(await configuredStateDir([...BASE, `${CS} expect-sync ftp`]), env);
+    const both = rawKeys(await showSyncStatistics(withExpect, json));
+    expect(both).toMatchObject({ expect: { internal: { kind: 'cache', stats: { active: 1, created_ok: 1 } }, external: { kind: 'cache', stats: { active: 0 } } } });
+    expect(both).not.toHaveProperty('main.expect');
+    expect(schemaErrors('sync-statistics', both)).toEqual([]);
+    // An engine that syncs no expectations (ExpectationSync off): expect is null.
+    statsReply = { ...STATS, expect: undefined };
+    try {
+      const none = rawKeys(await showSyncStatistics(withExpect, json));
+      expect(none).toMatchObject({ expect: null });
+      expect(schemaErrors('sync-statistics', none)).toEqual([]);
+    } finally {
+      statsReply = STATS;
+    }
   });
 });
 
@@ -196,8 +218,11 @@ describe('show conntrack-sync status', () => {
     const stateFile = path.join(tempDir('state-file'), 'failover');
     const e = { ...env, CTSYNC_FAILOVER_STATE_FILE: stateFile };
     const ctx = testContext(await configuredStateDir([...BASE, `${CS} interface eth1`, `${CS} expect-sync all`]), e);
+    // VyOS's text starts with a newline; the state file's line keeps its own (Python's
+    // readline()), so a blank line follows it.
     expect(await showSyncStatus(ctx, text)).toBe(
       [
+        '',
         'sync-interface        : eth0, eth1',
         'failover-mechanism    : vrrp [sync-group SG1]',
         'last state transition : no transition yet!',
@@ -205,6 +230,16 @@ describe('show conntrack-sync status', () => {
       ].join('\n'),
     );
     writeFileSync(stateFile, 'MASTER at Fri 24 Dec 2021 10:34:36 AM EET\n');
+    expect(await showSyncStatus(ctx, text)).toBe(
+      [
+        '',
+        'sync-interface        : eth0, eth1',
+        'failover-mechanism    : vrrp [sync-group SG1]',
+        'last state transition : MASTER at Fri 24 Dec 2021 10:34:36 AM EET',
+        '',
+        'ExpectationSync       : ftp, sip, h323, nfs, sqlnet',
+      ].join('\n'),
+    );
     const status = await showSyncStatus(ctx, json);
     expect(status).toEqual({
       sync_interface: 'eth0, eth1', failover_mechanism: 'vrrp', sync_group: 'SG1',
@@ -213,15 +248,12 @@ describe('show conntrack-sync status', () => {
     expect(schemaErrors('sync-status', status)).toEqual([]);
   });
 
-  it('formats a vrrp failover and disabled expectation sync', () => {
-    expect(formatSyncStatus({ sync_interface: 'eth0.5', failover_mechanism: 'vrrp', sync_group: 'GEFOEKOM', last_transition: null, sync_protocols: [] })).toBe(
-      [
-        'sync-interface        : eth0.5',
-        'failover-mechanism    : vrrp [sync-group GEFOEKOM]',
-        'last state transition : no transition yet!',
-        'ExpectationSync       : disabled',
-      ].join('\n'),
-    );
+  it('formats a vrrp failover and disabled expectation sync; the state line verbatim', () => {
+    const status: SyncStatus = { sync_interface: 'eth0.5', failover_mechanism: 'vrrp', sync_group: 'GEFOEKOM', last_transition: null, sync_protocols: [] };
+    const head = '\nsync-interface        : eth0.5\nfailover-mechanism    : vrrp [sync-group GEFOEKOM]\n';
+    expect(formatSyncStatus(status, undefined)).toBe(`${head}last state transition : no transition yet!\nExpectationSync       : disabled`);
+    // A line without its newline (written by hand) leaves no blank line, as in VyOS.
+    expect(formatSyncStatus(status, 'edited')).toBe(`${head}last state transition : edited\nExpectationSync       : disabled`);
   });
 });
 

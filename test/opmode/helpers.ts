@@ -55,6 +55,8 @@ export interface EngineConfOptions {
   peer: string;
   device: string;
   expectationSync?: boolean;
+  /** The UDP port of the sync link (default 3780). */
+  port?: number;
 }
 
 /** A conntrackd.conf for one node of a FT-FW UDP pair (the lab's, with per-test paths). */
@@ -69,7 +71,7 @@ export function conntrackdConf(o: EngineConfOptions): string {
 \tUDP {
 \t\tIPv4_address ${o.local}
 \t\tIPv4_Destination_Address ${o.peer}
-\t\tPort 3780
+\t\tPort ${o.port ?? 3780}
 \t\tInterface ${o.device}
 \t\tChecksum on
 \t}
@@ -121,7 +123,7 @@ export function tableCells(text: string): { header: string[]; rows: string[][] }
 }
 
 /**
- * The timeout of a test that runs the `ctsync` program many times: each run costs ~0.6 s of
- * CPU (mostly loading and compiling the config schema), several seconds on a loaded machine.
+ * The timeout of a test that runs the `ctsync` program many times: each run costs ~0.2 s of
+ * CPU (mostly Node's own start), a second or more on a loaded machine.
  */
 export const SLOW_MS = 60_000;

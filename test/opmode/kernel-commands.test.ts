@@ -29,7 +29,7 @@ async function kernelWith(...cts: Conntrack[]): Promise<{ kernel: MemoryKernel; 
 describe('show conntrack table on a KernelTable', () => {
   it('lists the matching family and filters, and says so when nothing matches', async () => {
     const { open } = await kernelWith(flow('10.0.0.1', 1000), flow('10.0.0.3', 53, 17));
-    const ctx = testContext(tempDir('k'), {}, { kernel: open });
+    const ctx = testContext(tempDir('k'), {}, { kernel: async () => open() });
     const text = (await showConntrackTable(ctx, parseTableQuery('ipv4', []), { json: false })) as string;
     expect(text.split('\n').slice(5).map((l) => l.slice(11, 33).trim())).toEqual(expect.arrayContaining(['10.0.0.1:1000', '10.0.0.3:53']));
     expect(await showConntrackTable(ctx, parseTableQuery('ipv4', ['protocol', 'udp']), { json: true })).toEqual([expect.objectContaining({ protocol: 'udp' })]);
@@ -45,15 +45,15 @@ describe('reset conntrack', () => {
       questions.push(q);
       return answer;
     };
-    await expect(resetConntrack(testContext(tempDir('k'), {}, { kernel: open, confirm: ask(false) }), { json: false, yes: false })).rejects.toMatchObject({ code: 'OPMODE_ABORTED' });
+    await expect(resetConntrack(testContext(tempDir('k'), {}, { kernel: async () => open(), confirm: ask(false) }), { json: false, yes: false })).rejects.toMatchObject({ code: 'OPMODE_ABORTED' });
     expect(await open().count()).toBe(2);
-    expect(await resetConntrack(testContext(tempDir('k'), {}, { kernel: open, confirm: ask(true) }), { json: true, yes: false })).toEqual({ flushed: 2 });
+    expect(await resetConntrack(testContext(tempDir('k'), {}, { kernel: async () => open(), confirm: ask(true) }), { json: true, yes: false })).toEqual({ flushed: 2 });
     expect(await open().count()).toBe(0);
     expect(questions).toEqual([RESET_QUESTION, RESET_QUESTION]);
     const never = async (): Promise<boolean> => {
       throw new Error('--yes must not ask');
     };
-    expect(await resetConntrack(testContext(tempDir('k'), {}, { kernel: open, confirm: never }), { json: false, yes: true })).toBe('');
+    expect(await resetConntrack(testContext(tempDir('k'), {}, { kernel: async () => open(), confirm: never }), { json: false, yes: true })).toBe('');
   });
 });
 
@@ -61,8 +61,10 @@ describe('monitor conntrack table', () => {
   it('prints each event until interrupted, then closes its subscription', async () => {
     const { kernel, open } = await kernelWith();
     let interrupt!: () => void;
-    const ctx = testContext(tempDir('k'), {}, { kernel: open, interrupted: () => new Promise<void>((r) => (interrupt = r)) });
+    const ctx = testContext(tempDir('k'), {}, { kernel: async () => open(), interrupted: () => new Promise<void>((r) => (interrupt = r)) });
     const running = monitorConntrackTable(ctx, { json: false });
+    // The kernel table is opened asynchronously (loaded on use): events count once subscribed.
+    for (let i = 0; i < 100 && kernel.subscribers.size === 0; i++) await new Promise((r) => setTimeout(r, 5));
     const writer = open();
     await writer.create(flow('10.0.0.9', 4000));
     await writer.delete({ orig: flow('10.0.0.9', 4000).orig });

@@ -1,8 +1,8 @@
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { failoverStateFile, formatDate, formatFailoverLine, parseFailoverLine, readFailoverState, writeFailoverState } from '../../src/vrrp-hooks/state-file.js';
+import { failoverStateFile, formatDate, formatFailoverLine, readFailoverLine, writeFailoverState } from '../../src/vrrp-hooks/state-file.js';
 
 const dir = await mkdtemp(join(tmpdir(), 'ctsync-state-'));
 afterAll(() => rm(dir, { recursive: true, force: true }));
@@ -20,14 +20,20 @@ describe('fail-over state file', () => {
     await writeFailoverState(path, 'BACKUP', new Date(0));
     const line = await writeFailoverState(path, 'MASTER');
     expect(await readFile(path, 'utf8')).toBe(`${line}\n`);
-    expect((await readFailoverState(path))?.state).toBe('MASTER');
+    expect(line).toMatch(/^MASTER at \w{3} \d{2} \w{3} \d{4} \d{2}:\d{2}:\d{2} [AP]M \S+$/);
+    expect(await readFailoverLine(path)).toBe(`${line}\n`);
     expect(await readdir(join(dir, 'sub'))).toEqual(['state']); // no temp file left
   });
 
-  it('reads a missing file as no transition yet, and foreign text as none', async () => {
-    expect(await readFailoverState(join(dir, 'nope'))).toBeUndefined();
-    expect(parseFailoverLine('hello')).toBeUndefined();
-    expect(parseFailoverLine('FAULT at Sat 01 Jan 2022 01:00:00 AM UTC\n')).toEqual({ state: 'FAULT', at: 'Sat 01 Jan 2022 01:00:00 AM UTC' });
+  it('reads the first line as Python readline() does; a missing file as no transition yet', async () => {
+    expect(await readFailoverLine(join(dir, 'nope'))).toBeUndefined();
+    const path = join(dir, 'foreign');
+    await writeFile(path, 'hello\nworld\n');
+    expect(await readFailoverLine(path)).toBe('hello\n');
+    await writeFile(path, 'no newline');
+    expect(await readFailoverLine(path)).toBe('no newline');
+    await writeFile(path, '');
+    expect(await readFailoverLine(path)).toBe('');
   });
 
   it('takes its path from CTSYNC_FAILOVER_STATE_FILE', () => {

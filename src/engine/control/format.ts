@@ -1,11 +1,11 @@
 /**
  * Every text the control socket answers with, in one place: the `conntrackd -s …` blocks
- * (shared/spec/conntrackd.md §5.4) and the cache dump lines, plain and XML (§5.5, the
- * libnetfilter_conntrack NFCT_O_DEFAULT / NFCT_O_XML formats). Byte-for-byte what
- * conntrackd 1.4.7 prints: the printf widths are reproduced by `u12`/`u20`.
+ * (shared/spec/conntrackd.md §5.4) and the cache dump lines of flows and expectations, plain
+ * and XML (§5.5, the libnetfilter_conntrack NFCT_O_DEFAULT / NFCT_O_XML formats). Byte-for-byte
+ * what conntrackd 1.4.7 prints: the printf widths are reproduced by `u12`/`u20`.
  */
 import type { Conntrack, CtTuple, Expectation } from '../model/conntrack.js';
-import { IPPROTO, IPS, TCP_STATE_NAMES, l4ProtoName } from '../model/conntrack.js';
+import { EXPECT_FLAGS, IPPROTO, IPS, TCP_STATE_NAMES, l4ProtoName } from '../model/conntrack.js';
 import type {
   BypassStats,
   CacheStats,
@@ -294,20 +294,23 @@ export function formatConntrackLine(ct: Conntrack, suffix: DumpSuffix = {}): str
 
 const L3_XML = { ipv4: 'protonum="2" protoname="ipv4"', ipv6: 'protonum="10" protoname="ipv6"' } as const;
 
+/** libnetfilter_conntrack's `<src>…</src><dst>…</dst>` of one tuple. */
+const xmlAddrs = (t: CtTuple): string => `<src>${t.src}</src><dst>${t.dst}</dst>`;
+
+/** `<sport>…</sport><dport>…</dport>`: ports only, its XML prints no ICMP type/code/id. */
+function xmlPorts(t: CtTuple): string {
+  return hasPorts(t.proto) && t.sport !== undefined && t.dport !== undefined ? `<sport>${t.sport}</sport><dport>${t.dport}</dport>` : '';
+}
+
 function xmlDirection(dir: 'original' | 'reply', t: CtTuple | undefined, packets?: number, bytes?: number): string {
   if (!t) {
     // Objects rebuilt from the wire have no reply tuple: libnetfilter prints an empty one.
     return `<meta direction="${dir}"><layer3 protonum="0" protoname="unknown"><src></src><dst></dst></layer3><layer4 protonum="0" protoname="unknown"></layer4></meta>`;
   }
-  // libnetfilter_conntrack's XML has ports only: ICMP type/code/id are not printed.
-  let l4 = '';
-  if (hasPorts(t.proto) && t.sport !== undefined && t.dport !== undefined) {
-    l4 = `<sport>${t.sport}</sport><dport>${t.dport}</dport>`;
-  }
   const counters = packets !== undefined ? `<counters><packets>${packets}</packets><bytes>${bytes}</bytes></counters>` : '';
   return (
-    `<meta direction="${dir}"><layer3 ${L3_XML[t.l3]}><src>${t.src}</src><dst>${t.dst}</dst></layer3>` +
-    `<layer4 protonum="${t.proto}" protoname="${l4ProtoName(t.proto)}">${l4}</layer4>${counters}</meta>`
+    `<meta direction="${dir}"><layer3 ${L3_XML[t.l3]}>${xmlAddrs(t)}</layer3>` +
+    `<layer4 protonum="${t.proto}" protoname="${l4ProtoName(t.proto)}">${xmlPorts(t)}</layer4>${counters}</meta>`
   );
 }
 
@@ -333,6 +336,30 @@ export function formatConntrackXml(ct: Conntrack): string {
   );
 }
 
+/**
+ * One `-i expect -x`/`-e expect -x` line: nfexp_snprintf(NFCT_O_XML) of the expectation without
+ * its timeout. Layer 3 then layer 4, each with the expected, mask and master tuples, then the
+ * meta block; the flags print as empty elements.
+ */
+export function formatExpectationXml(exp: Expectation): string {
+  const tuples = (part: (t: CtTuple) => string): string =>
+    `<expected>${part(exp.tuple)}</expected><mask>${part(exp.mask)}</mask><master>${part(exp.master)}</master>`;
+  let meta = '';
+  if (exp.helper !== undefined) meta += `<helper-name>${exp.helper}</helper-name>`;
+  if (exp.class !== undefined) meta += `<class>${exp.class}</class>`;
+  if (exp.zone !== undefined) meta += `<zone>${exp.zone}</zone>`;
+  const flags = exp.flags ?? 0;
+  if (flags & EXPECT_FLAGS.PERMANENT) meta += '<permanent/>';
+  if (flags & EXPECT_FLAGS.INACTIVE) meta += '<inactive/>';
+  if (flags & EXPECT_FLAGS.USERSPACE) meta += '<userspace/>';
+  const p = exp.tuple.proto;
+  return (
+    `<flow><layer3 ${L3_XML[exp.tuple.l3]}>${tuples(xmlAddrs)}</layer3>` +
+    `<layer4 protonum="${p}" protoname="${l4ProtoName(p)}">${tuples(xmlPorts)}</layer4>` +
+    `<meta>${meta}</meta></flow>\n`
+  );
+}
+
 /** One expectation line of `-i expect`/`-e expect` (nfexp_snprintf NFCT_O_DEFAULT + suffix). */
 export function formatExpectationLine(exp: Expectation, suffix: DumpSuffix = {}): string {
   const w: string[] = [`proto=${exp.tuple.proto}`, ...tupleWords(exp.tuple)];
@@ -341,9 +368,9 @@ export function formatExpectationLine(exp: Expectation, suffix: DumpSuffix = {})
   if (exp.zone !== undefined) w.push(`zone=${exp.zone}`);
   const flags: string[] = [];
   if (exp.flags !== undefined) {
-    if (exp.flags & 0x1) flags.push('PERMANENT');
-    if (exp.flags & 0x2) flags.push('INACTIVE');
-    if (exp.flags & 0x4) flags.push('USERSPACE');
+    if (exp.flags & EXPECT_FLAGS.PERMANENT) flags.push('PERMANENT');
+    if (exp.flags & EXPECT_FLAGS.INACTIVE) flags.push('INACTIVE');
+    if (exp.flags & EXPECT_FLAGS.USERSPACE) flags.push('USERSPACE');
   }
   if (flags.length) w.push(flags.join(','));
   if (exp.class !== undefined) w.push(`class=${exp.class}`);

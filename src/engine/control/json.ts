@@ -10,9 +10,8 @@
  *   JSON_EXP_DUMP_EXTERNAL (1004)→ DumpDocument<Expectation>
  */
 import type { Conntrack, Expectation } from '../model/conntrack.js';
+import type { ExternalView, InternalView } from './format.js';
 import type {
-  BypassStats,
-  CacheStats,
   LinkStats,
   NetworkStats,
   QueueStats,
@@ -27,8 +26,11 @@ export type Jsonified<T> = { [K in keyof T]: T[K] extends bigint ? number : T[K]
 export interface StatsDocument {
   mode: 'FTFW' | 'NOTRACK' | 'ALARM' | 'none';
   uptimeSeconds: number;
-  internal?: { kind: 'cache'; stats: CacheStats } | { kind: 'bypass'; stats: BypassStats };
-  external?: { kind: 'cache'; stats: CacheStats } | { kind: 'inject'; stats: BypassStats };
+  /** The conntrack caches: the first two blocks of `-s`. */
+  internal: InternalView;
+  external: ExternalView;
+  /** The expectation caches (the first two blocks of `-s expect`), with ExpectationSync only. */
+  expect?: { internal: InternalView; external: ExternalView };
   traffic: Jsonified<TrafficStats>;
   network: Jsonified<NetworkStats>;
   sequence: Jsonified<SequenceStats>;

@@ -11,6 +11,7 @@ import {
   formatConntrackLine,
   formatConntrackXml,
   formatExpectationLine,
+  formatExpectationXml,
   formatLinkStats,
   formatNetworkStats,
   formatProcessStats,
@@ -105,14 +106,19 @@ export class EngineControlHandler implements ControlHandler {
   async dump(cache: 'internal' | 'external', what: CtOrExp, format: 'text' | 'xml'): Promise<string> {
     if (what === 'expect') {
       if (!this.expectationSync) return '';
-      const entries = cache === 'internal' ? await this.engine.internalEntries('expect') : this.engine.externalEntries('expect');
-      // conntrackd has no XML form for expectations beyond the text line.
-      return entries.map((e) => formatExpectationLine(e.data, e)).join('');
+      const entries = await this.entries(cache, 'expect');
+      return entries.map((e) => (format === 'xml' ? formatExpectationXml(e.data) : formatExpectationLine(e.data, e))).join('');
     }
-    const entries = cache === 'internal' ? await this.engine.internalEntries('ct') : this.engine.externalEntries('ct');
-    return format === 'xml'
-      ? entries.map((e) => formatConntrackXml(e.data)).join('')
-      : entries.map((e) => formatConntrackLine(e.data, e)).join('');
+    const entries = await this.entries(cache, 'ct');
+    return entries.map((e) => (format === 'xml' ? formatConntrackXml(e.data) : formatConntrackLine(e.data, e))).join('');
+  }
+
+  /** The objects of one cache: the internal one may be a live kernel dump (DisableInternalCache). */
+  private entries(cache: 'internal' | 'external', kind: 'ct'): Promise<CacheEntry<Conntrack>[]>;
+  private entries(cache: 'internal' | 'external', kind: 'expect'): Promise<CacheEntry<Expectation>[]>;
+  private async entries(cache: 'internal' | 'external', kind: 'ct' | 'expect'): Promise<CacheEntry<Conntrack>[] | CacheEntry<Expectation>[]> {
+    if (kind === 'ct') return cache === 'internal' ? this.engine.internalEntries('ct') : this.engine.externalEntries('ct');
+    return cache === 'internal' ? this.engine.internalEntries('expect') : this.engine.externalEntries('expect');
   }
 
   async commit(what: Scope): Promise<void> {
@@ -146,19 +152,18 @@ export class EngineControlHandler implements ControlHandler {
   async json(which: JsonRequest): Promise<string> {
     if (which === 'stats') return jsonReply(this.statsDocument());
     const [kind, cache] = which.split('-') as ['ct' | 'expect', 'internal' | 'external'];
-    if (kind === 'ct') {
-      const entries = cache === 'internal' ? await this.engine.internalEntries('ct') : this.engine.externalEntries('ct');
-      return jsonReply(dumpDocument<Conntrack>(cache, 'ct', entries));
-    }
-    const entries = cache === 'internal' ? await this.engine.internalEntries('expect') : this.engine.externalEntries('expect');
-    return jsonReply(dumpDocument<Expectation>(cache, 'expect', entries));
+    if (kind === 'ct') return jsonReply(dumpDocument<Conntrack>(cache, 'ct', await this.entries(cache, 'ct')));
+    return jsonReply(dumpDocument<Expectation>(cache, 'expect', await this.entries(cache, 'expect')));
   }
 
   private statsDocument(): StatsDocument {
     const s = this.engine.snapshot();
-    const doc: StatsDocument = {
+    return {
       mode: s.mode,
       uptimeSeconds: Math.floor(seconds(Date.now() - s.runtime.startedAt)),
+      internal: internalView(s, 'ct'),
+      external: externalView(s, 'ct'),
+      ...(this.expectationSync ? { expect: { internal: internalView(s, 'exp'), external: externalView(s, 'exp') } } : {}),
       traffic: jsonify(s.traffic),
       network: jsonify(s.network),
       sequence: jsonify(s.sequence),
@@ -166,9 +171,6 @@ export class EngineControlHandler implements ControlHandler {
       runtime: jsonify(s.runtime),
       queues: s.queues,
     };
-    doc.internal = internalView(s, 'ct');
-    doc.external = externalView(s, 'ct');
-    return doc;
   }
 }
 

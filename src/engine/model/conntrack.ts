@@ -152,6 +152,9 @@ export interface Conntrack {
   secmark?: number;
 }
 
+/** Expectation flags (NF_CT_EXPECT_*), as the kernel and NTA_EXP_FLAGS carry them. */
+export const EXPECT_FLAGS = { PERMANENT: 0x1, INACTIVE: 0x2, USERSPACE: 0x4 } as const;
+
 export interface Expectation {
   /** Orig tuple of the master conntrack. */
   master: CtTuple;

@@ -4,8 +4,8 @@
  * libnetfilter_conntrack printer conntrackd uses), with the timeout removed as conntrackd does.
  */
 import { describe, expect, it } from 'vitest';
-import { formatConntrackLine, formatConntrackXml, formatExpectationLine } from '../../../src/engine/control/format.js';
-import { IPS, type Conntrack } from '../../../src/engine/model/conntrack.js';
+import { formatConntrackLine, formatConntrackXml, formatExpectationLine, formatExpectationXml } from '../../../src/engine/control/format.js';
+import { EXPECT_FLAGS, IPS, type Conntrack, type Expectation } from '../../../src/engine/model/conntrack.js';
 
 const v4 = (src: string, dst: string, proto: number, sport?: number, dport?: number) => ({ l3: 'ipv4' as const, src, dst, proto, ...(sport !== undefined ? { sport, dport } : {}) });
 
@@ -55,18 +55,42 @@ describe('conntrack dump formats (conntrack -L 1.4.7 reference)', () => {
     expect(formatConntrackLine(ct, { expiresIn: 170, activeSince: 10 })).toBe(`${CASES[0]![2]} [expires in 170s] [active since 10s]\n`);
   });
 
+  const FTP: Expectation = {
+    master: v4('10.0.0.1', '10.0.0.2', 6, 40000, 21),
+    tuple: v4('10.0.0.2', '10.0.0.1', 6, 0, 50000),
+    mask: v4('255.255.255.255', '255.255.255.255', 6, 0, 65535),
+    flags: 0,
+    class: 0,
+    helper: 'ftp',
+  };
+
   it('prints an expectation line', () => {
-    const line = formatExpectationLine(
-      {
-        master: v4('10.0.0.1', '10.0.0.2', 6, 40000, 21),
-        tuple: v4('10.0.0.2', '10.0.0.1', 6, 0, 50000),
-        mask: v4('255.255.255.255', '255.255.255.255', 6, 0, 65535),
-        flags: 0,
-        class: 0,
-        helper: 'ftp',
-      },
-      { activeSince: 3 },
+    expect(formatExpectationLine(FTP, { activeSince: 3 })).toBe(
+      'proto=6 src=10.0.0.2 dst=10.0.0.1 sport=0 dport=50000 mask-src=255.255.255.255 mask-dst=255.255.255.255 sport=0 dport=65535 master-src=10.0.0.1 master-dst=10.0.0.2 sport=40000 dport=21 class=0 helper=ftp [active since 3s]\n',
     );
-    expect(line).toBe('proto=6 src=10.0.0.2 dst=10.0.0.1 sport=0 dport=50000 mask-src=255.255.255.255 mask-dst=255.255.255.255 sport=0 dport=65535 master-src=10.0.0.1 master-dst=10.0.0.2 sport=40000 dport=21 class=0 helper=ftp [active since 3s]\n');
+  });
+
+  // conntrackd 1.4.7's `-i expect -x` for the ftp helper's expectation (test/integration/control-conntrackd.test.ts (d)).
+  it('prints an expectation as XML', () => {
+    expect(formatExpectationXml(FTP)).toBe(
+      '<flow><layer3 protonum="2" protoname="ipv4"><expected><src>10.0.0.2</src><dst>10.0.0.1</dst></expected><mask><src>255.255.255.255</src><dst>255.255.255.255</dst></mask><master><src>10.0.0.1</src><dst>10.0.0.2</dst></master></layer3>' +
+        '<layer4 protonum="6" protoname="tcp"><expected><sport>0</sport><dport>50000</dport></expected><mask><sport>0</sport><dport>65535</dport></mask><master><sport>40000</sport><dport>21</dport></master></layer4>' +
+        '<meta><helper-name>ftp</helper-name><class>0</class></meta></flow>\n',
+    );
+  });
+
+  // libnetfilter_conntrack 1.0.9's meta order: helper-name, class, zone, then one empty element per flag.
+  it('prints an IPv6 expectation with its zone and flags as XML', () => {
+    const v6 = (src: string, dst: string, sport: number, dport: number) => ({ l3: 'ipv6' as const, src, dst, proto: 6, sport, dport });
+    const exp: Expectation = {
+      master: v6('fd00::1', 'fd00::2', 40000, 21),
+      tuple: v6('fd00::2', 'fd00::1', 0, 50000),
+      mask: v6('ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff', 'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff', 0, 65535),
+      flags: EXPECT_FLAGS.PERMANENT | EXPECT_FLAGS.USERSPACE,
+      class: 0,
+      zone: 3,
+      helper: 'ftp',
+    };
+    expect(formatExpectationXml(exp)).toMatch(/^<flow><layer3 protonum="10" protoname="ipv6"><expected><src>fd00::2<\/src>.*<\/layer4><meta><helper-name>ftp<\/helper-name><class>0<\/class><zone>3<\/zone><permanent\/><userspace\/><\/meta><\/flow>\n$/);
   });
 });

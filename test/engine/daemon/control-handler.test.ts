@@ -69,6 +69,8 @@ describe('EngineControlHandler behind the ControlServer', () => {
     expect(await pair.b.tool.count()).toBe(3);
     const stats = JSON.parse(await ask(REQUEST.JSON_STATS));
     expect(stats).toMatchObject({ mode: 'FTFW', external: { kind: 'cache', stats: { active: 3 } } });
+    // No ExpectationSync: no expectation caches (as `-s expect` answers nothing).
+    expect(stats).not.toHaveProperty('expect');
     const dump = JSON.parse(await ask(REQUEST.JSON_CT_DUMP_EXTERNAL));
     expect(dump.entries.map((e: { object: { mark: number } }) => e.object.mark).sort()).toEqual([1, 2, 3]);
   });
