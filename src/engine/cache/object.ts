@@ -10,12 +10,24 @@ export type ObjectStatus = 'new' | 'alive' | 'dead';
 
 export type CacheData = Conntrack | Expectation;
 
+/**
+ * A member of a sync queue (sync/queue.ts): cache objects and the sync modes' control
+ * messages. A node is in one queue at a time; the links live in the node, so queueing
+ * allocates nothing.
+ */
+export interface Queued {
+  /** Which sync queue holds the node: none, the tx queue or the FT-FW resend queue. */
+  queue: 'none' | 'tx' | 'rs';
+  prevQueued: Queued | undefined;
+  nextQueued: Queued | undefined;
+}
+
 /** The table an object lives in, as far as the object needs it (releasing its last reference). */
 export interface ObjectOwner<T extends CacheData> {
   release(obj: CacheObject<T>): void;
 }
 
-export class CacheObject<T extends CacheData = CacheData> {
+export class CacheObject<T extends CacheData = CacheData> implements Queued {
   status: ObjectStatus = 'new';
   /** References: the cache's own one, plus one per sync queue holding the object. */
   refs = 1;
@@ -28,16 +40,20 @@ export class CacheObject<T extends CacheData = CacheData> {
   lastupdate: number;
 
   // Owned by the sync mode (conntrackd's per-mode extra area of each object).
-  /** Which sync queue holds the object: none, the tx queue or the FT-FW resend queue. */
   queue: 'none' | 'tx' | 'rs' = 'none';
+  prevQueued: Queued | undefined = undefined;
+  nextQueued: Queued | undefined = undefined;
   /** Seq the object was last sent with (FT-FW resend queue). */
   seq = 0;
   /** Per-object timer (ALARM refresh, external cache expiry). */
   timer: TimerHandle | undefined;
+  /** The next object with the same key hash in the cache's table. */
+  next: CacheObject<T> | undefined = undefined;
 
   constructor(
     readonly kind: 'ct' | 'exp',
-    readonly key: string,
+    /** The hash of the cache key (key.ts). */
+    readonly hash: number,
     public data: T,
     now: number,
     readonly owner: ObjectOwner<T>,

@@ -4,7 +4,7 @@
  * CtBit/ExpBit there). This is the only JS code that knows the slot format.
  */
 import { endianness } from 'node:os';
-import type { Conntrack, CtEventType, CtTuple, Expectation, L3, NatRange, SeqAdjDir } from '../model/conntrack.js';
+import { synproxyOf, type Conntrack, type CtEventType, type CtTuple, type Expectation, type L3, type NatRange, type SeqAdjDir } from '../model/conntrack.js';
 import type { RecordLayout } from './addon.js';
 import { readAddress, writeAddress } from '../model/address.js';
 
@@ -28,6 +28,9 @@ export const EXP = {
   MASTER: 1 << 0, TUPLE: 1 << 1, MASK: 1 << 2, TIMEOUT: 1 << 3, FLAGS: 1 << 4, CLASS: 1 << 5, NAT: 1 << 6,
   HELPER: 1 << 7, FN: 1 << 8, ZONE: 1 << 9, ID: 1 << 10,
 } as const;
+
+/** Present in every conntrack the kernel reports (events and dumps). */
+const KERNEL_ENTRY = CT.ORIG | CT.REPLY | CT.STATUS | CT.TIMEOUT | CT.MARK;
 
 export const KIND_CT = 1;
 export const KIND_EXP = 2;
@@ -122,11 +125,25 @@ export class RecordCodec {
   unpackCt(buf: Buffer, o: number): Conntrack {
     const L = this.L.ct;
     const p = u32(buf, o + this.L.head.present);
-    const ct: Conntrack = { orig: this.unpackTuple(buf, o + L.orig) };
-    if (p & CT.REPLY) ct.reply = this.unpackTuple(buf, o + L.reply);
-    if (p & CT.STATUS) ct.status = u32(buf, o + L.status);
-    if (p & CT.TIMEOUT) ct.timeout = u32(buf, o + L.timeout);
-    if (p & CT.MARK) ct.mark = u32(buf, o + L.mark);
+    const orig = this.unpackTuple(buf, o + L.orig);
+    let ct: Conntrack;
+    if ((p & KERNEL_ENTRY) === KERNEL_ENTRY) {
+      // what every kernel event and dump carries, in one literal: the fields stay in the object
+      // instead of a property array grown field by field
+      ct = {
+        orig,
+        reply: this.unpackTuple(buf, o + L.reply, orig, o + L.orig),
+        status: u32(buf, o + L.status),
+        timeout: u32(buf, o + L.timeout),
+        mark: u32(buf, o + L.mark),
+      };
+    } else {
+      ct = { orig };
+      if (p & CT.REPLY) ct.reply = this.unpackTuple(buf, o + L.reply, orig, o + L.orig);
+      if (p & CT.STATUS) ct.status = u32(buf, o + L.status);
+      if (p & CT.TIMEOUT) ct.timeout = u32(buf, o + L.timeout);
+      if (p & CT.MARK) ct.mark = u32(buf, o + L.mark);
+    }
     if (p & CT.ZONE) ct.zone = u16(buf, o + L.zone);
     if (p & (CT.TCP_STATE | CT.TCP_WSCALE | CT.TCP_FLAGS)) {
       ct.tcp = {};
@@ -159,7 +176,7 @@ export class RecordCodec {
     if (p & CT.LABELS) ct.labels = [0, 1, 2, 3].map((i) => u32(buf, o + L.labels + 4 * i));
     if (p & CT.MASTER) ct.master = this.unpackTuple(buf, o + L.master);
     if (p & CT.SYNPROXY) {
-      ct.synproxy = { isn: u32(buf, o + L.synproxy), its: u32(buf, o + L.synproxy + 4), tsoff: u32(buf, o + L.synproxy + 8) };
+      ct.synproxy = synproxyOf(u32(buf, o + L.synproxy), u32(buf, o + L.synproxy + 4), u32(buf, o + L.synproxy + 8));
     }
     if (p & CT.ID) ct.id = u32(buf, o + L.id);
     if (p & CT.USE) ct.use = u32(buf, o + L.use);
@@ -234,11 +251,21 @@ export class RecordCodec {
     writeAddress(t.l3, t.dst, buf, o + T.dst);
   }
 
-  private unpackTuple(buf: Buffer, o: number): CtTuple {
+  /**
+   * A tuple. A reply tuple (`orig` decoded from offset `origAt`) shares orig's address strings
+   * where the bytes are the same: one string per address, not two.
+   */
+  private unpackTuple(buf: Buffer, o: number, orig?: CtTuple, origAt = 0): CtTuple {
     const T = this.L.tuple;
     const l3: L3 = buf[o + T.family] === AF_INET ? 'ipv4' : 'ipv6';
-    const t: CtTuple = { l3, src: readAddress(l3, buf, o + T.src), dst: readAddress(l3, buf, o + T.dst), proto: buf[o + T.proto]! };
+    const n = l3 === 'ipv4' ? 4 : 16;
+    const same = orig !== undefined && orig.l3 === l3;
+    const src = same && sameBytes(buf, origAt + T.dst, o + T.src, n) ? orig.dst : readAddress(l3, buf, o + T.src);
+    const dst = same && sameBytes(buf, origAt + T.src, o + T.dst, n) ? orig.src : readAddress(l3, buf, o + T.dst);
+    const proto = buf[o + T.proto]!;
     const flags = buf[o + T.flags]!;
+    if (flags === TUP_PORTS) return { l3, src, dst, proto, sport: u16(buf, o + T.sport), dport: u16(buf, o + T.dport) };
+    const t: CtTuple = { l3, src, dst, proto };
     if (flags & TUP_PORTS) {
       t.sport = u16(buf, o + T.sport);
       t.dport = u16(buf, o + T.dport);
@@ -269,6 +296,11 @@ function packSeqAdj(s: SeqAdjDir, buf: Buffer, o: number): void {
 
 function unpackSeqAdj(buf: Buffer, o: number): SeqAdjDir {
   return { correctionPos: u32(buf, o), offsetBefore: u32(buf, o + 4), offsetAfter: u32(buf, o + 8) };
+}
+
+function sameBytes(buf: Buffer, a: number, b: number, n: number): boolean {
+  for (let i = 0; i < n; i++) if (buf[a + i] !== buf[b + i]) return false;
+  return true;
 }
 
 function cstring(buf: Buffer, o: number, max: number): string {

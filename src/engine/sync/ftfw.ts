@@ -12,6 +12,7 @@ import { MsgResult } from '../wire/receive.js';
 import { SeqTrack } from '../wire/sequence.js';
 import { ControlNode, SyncBase } from './mode.js';
 import type { SyncContext, TxNode } from './mode.js';
+import { NodeQueue } from './queue.js';
 
 const enum Hello {
   INIT,
@@ -22,7 +23,7 @@ const enum Hello {
 export class FtfwSync extends SyncBase {
   readonly name = 'FTFW' as const;
   /** The resend queue, in send (= seq) order. */
-  private readonly rs = new Set<TxNode>();
+  private readonly rs = new NodeQueue<TxNode>();
   private readonly rsStats: QueueStats;
   private window: number;
   private ackFrom = 0;
@@ -203,18 +204,18 @@ export class FtfwSync extends SyncBase {
   private rsAdd(node: TxNode): void {
     if (this.rs.size >= this.options.resendQueueSize) {
       // full: the oldest entry is given up (its peer may never get it, §2.3)
-      const oldest = this.rs.values().next().value as TxNode;
+      const oldest = this.rs.first()!;
       this.rsDelete(oldest);
       this.drop(oldest);
       this.rsStats.noSpace++;
     }
     node.queue = 'rs';
-    this.rs.add(node);
+    this.rs.push(node);
     this.rsStats.current++;
   }
 
   private rsDelete(node: TxNode): void {
-    this.rs.delete(node);
+    this.rs.remove(node);
     this.rsStats.current--;
     node.queue = 'none';
   }

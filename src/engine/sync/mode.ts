@@ -9,6 +9,7 @@ import type { SyncModeName } from '../config/types.js';
 import type { Conntrack, CtEventType, Expectation } from '../model/conntrack.js';
 import type { NetworkStats, QueueStats, RsQueueEntry, SequenceStats } from '../stats.js';
 import type { SyncObject } from '../cache/internal.js';
+import type { Queued } from '../cache/object.js';
 import { DatagramBatcher } from '../wire/batcher.js';
 import { MessageBuilder } from '../wire/build.js';
 import type { BuildOptions } from '../wire/build.js';
@@ -17,6 +18,7 @@ import type { NetHeader } from '../wire/nethdr.js';
 import { ReceivePipeline } from '../wire/receive.js';
 import type { ExternalHandler, MsgResult } from '../wire/receive.js';
 import { SeqCounter, SequenceTracker } from '../wire/sequence.js';
+import { NodeQueue } from './queue.js';
 import type { Scheduler, TimerHandle } from './scheduler.js';
 import { seconds } from './scheduler.js';
 
@@ -71,8 +73,10 @@ export interface SyncMode {
 }
 
 /** A queued control message (`Q_ELEM_CTL`); seq is assigned when sent. */
-export class ControlNode {
+export class ControlNode implements Queued {
   queue: 'none' | 'tx' | 'rs' = 'none';
+  prevQueued: Queued | undefined = undefined;
+  nextQueued: Queued | undefined = undefined;
   seq = 0;
   constructor(
     public flags: number,
@@ -104,7 +108,7 @@ export abstract class SyncBase implements SyncMode {
   protected readonly builder: MessageBuilder;
   protected readonly seq: SeqCounter;
   protected readonly batcher: DatagramBatcher;
-  protected readonly tx = new Set<TxNode>();
+  protected readonly tx = new NodeQueue<TxNode>();
   protected readonly txStats: QueueStats = { name: 'txqueue', current: 0, max: TXQUEUE_MAX, noSpace: 0 };
   /** ALARM sends no ALIVE: it turns this off. */
   protected usesAlive = true;
@@ -172,8 +176,7 @@ export abstract class SyncBase implements SyncMode {
   }
 
   flushQueues(): void {
-    for (const node of this.tx) this.drop(node);
-    this.tx.clear();
+    for (let node = this.tx.shift(); node !== undefined; node = this.tx.shift()) this.drop(node);
     this.txStats.current = 0;
   }
 
@@ -196,8 +199,7 @@ export abstract class SyncBase implements SyncMode {
 
   runTx(): void {
     this.txScheduled = false;
-    for (const node of this.tx) {
-      this.tx.delete(node);
+    for (let node = this.tx.shift(); node !== undefined; node = this.tx.shift()) {
       this.txStats.current--;
       node.queue = 'none';
       this.xmit(node);
@@ -211,7 +213,7 @@ export abstract class SyncBase implements SyncMode {
 
   protected txAdd(node: TxNode): void {
     node.queue = 'tx';
-    this.tx.add(node);
+    this.tx.push(node);
     this.txStats.current++;
     this.scheduleTx();
   }
