@@ -108,7 +108,12 @@ export abstract class SyncBase implements SyncMode {
   protected readonly builder: MessageBuilder;
   protected readonly seq: SeqCounter;
   protected readonly batcher: DatagramBatcher;
-  protected readonly tx = new NodeQueue<TxNode>();
+  /**
+   * The tx queue (`-s queue` counts both parts as one): control messages go out first, then
+   * objects while the mode lets them (`mayTransmitObjects`), so an ACK never waits behind data.
+   */
+  protected readonly tx = new NodeQueue<SyncObject>();
+  private readonly txControls = new NodeQueue<ControlNode>();
   protected readonly txStats: QueueStats = { name: 'txqueue', current: 0, max: TXQUEUE_MAX, noSpace: 0 };
   /** ALARM sends no ALIVE: it turns this off. */
   protected usesAlive = true;
@@ -176,6 +181,7 @@ export abstract class SyncBase implements SyncMode {
   }
 
   flushQueues(): void {
+    for (let node = this.txControls.shift(); node !== undefined; node = this.txControls.shift()) this.drop(node);
     for (let node = this.tx.shift(); node !== undefined; node = this.tx.shift()) this.drop(node);
     this.txStats.current = 0;
   }
@@ -199,11 +205,8 @@ export abstract class SyncBase implements SyncMode {
 
   runTx(): void {
     this.txScheduled = false;
-    for (let node = this.tx.shift(); node !== undefined; node = this.tx.shift()) {
-      this.txStats.current--;
-      node.queue = 'none';
-      this.xmit(node);
-    }
+    for (let node = this.txControls.shift(); node !== undefined; node = this.txControls.shift()) this.transmit(node);
+    while (this.tx.size > 0 && this.mayTransmitObjects()) this.transmit(this.tx.shift()!);
     this.batcher.flush();
     if (this.running) this.armAlive();
   }
@@ -211,11 +214,23 @@ export abstract class SyncBase implements SyncMode {
   /** The ALIVE timer fired (`do_alive_alarm`). */
   protected alive(): void {}
 
+  /** Whether queued objects may be sent now (FT-FW's transmit window). */
+  protected mayTransmitObjects(): boolean {
+    return true;
+  }
+
   protected txAdd(node: TxNode): void {
     node.queue = 'tx';
-    this.tx.push(node);
+    if (node instanceof ControlNode) this.txControls.push(node);
+    else this.tx.push(node);
     this.txStats.current++;
     this.scheduleTx();
+  }
+
+  private transmit(node: TxNode): void {
+    this.txStats.current--;
+    node.queue = 'none';
+    this.xmit(node);
   }
 
   protected queueControl(flags: number, from = 0, to = 0): void {
@@ -258,7 +273,7 @@ export abstract class SyncBase implements SyncMode {
     return seq;
   }
 
-  private scheduleTx(): void {
+  protected scheduleTx(): void {
     if (this.txScheduled) return;
     this.txScheduled = true;
     this.ctx.scheduler.soon(() => {
