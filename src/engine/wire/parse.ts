@@ -4,7 +4,7 @@
  * NAT *ranges* (no reply tuple), master tuple and the rest. Any TLV error rejects the whole
  * message: the caller counts it as `bad_payload`.
  */
-import { synproxyOf, type Conntrack, type CtTuple, type Expectation, type L3, type NatRange, type TcpInfo } from '../model/conntrack.js';
+import { synproxyOf, type Conntrack, type CtTuple, type Expectation, type L3, type NatRange, type Synproxy, type TcpInfo } from '../model/conntrack.js';
 import { CT_ATTR_LEN, EXP_ATTR_LEN, NTA, NTA_EXP, NTA_HDR, ntaAlign } from './attributes.js';
 import { readIpv4, readIpv6 } from '../model/address.js';
 
@@ -39,15 +39,16 @@ function cstring(buf: Buffer, p: number, n: number): string {
 
 /**
  * Scratch state of one conntrack decode (module-level: decoding is synchronous). The fields
- * every message carries are collected apart and put into the object in one literal at the
- * end (its fields then live in the object, not in a property array grown one by one); the
- * rare ones go into `extra` as they come.
+ * most messages carry are collected apart and put into the object in one literal at the end
+ * (they then live in the object, not in a property array grown one by one; an absent one is
+ * undefined, as if not there); the rare ones go into `extra` as they come.
  */
 let extra: Partial<Conntrack> | undefined;
 let status: number | undefined;
 let timeout: number | undefined;
 let mark: number | undefined;
 let tcp: TcpInfo | undefined;
+let synproxy: Synproxy | undefined;
 let l3: L3 | undefined;
 let src = '';
 let dst = '';
@@ -89,7 +90,8 @@ function visitCt(id: number, p: number, n: number, buf: Buffer): void {
       dport = buf.readUInt16BE(p + 2);
       break;
     case NTA.TCP_STATE:
-      (tcp ??= {}).state = buf[p]!;
+      if (tcp === undefined) tcp = { state: buf[p]! };
+      else tcp.state = buf[p]!;
       break;
     case NTA.STATUS:
       status = buf.readUInt32BE(p);
@@ -182,7 +184,7 @@ function visitCt(id: number, p: number, n: number, buf: Buffer): void {
       break;
     }
     case NTA.SYNPROXY:
-      rare().synproxy = synproxyOf(buf.readUInt32BE(p + 4), buf.readUInt32BE(p), buf.readUInt32BE(p + 8));
+      synproxy = synproxyOf(buf.readUInt32BE(p + 4), buf.readUInt32BE(p), buf.readUInt32BE(p + 8));
       break;
     case NTA.ZONE:
       rare().zone = buf.readUInt16BE(p);
@@ -197,6 +199,7 @@ function resetScratch(buf: Buffer): void {
   extra = undefined;
   status = timeout = mark = undefined;
   tcp = undefined;
+  synproxy = undefined;
   l3 = undefined;
   proto = sport = dport = icmpType = icmpCode = icmpId = undefined;
   master = undefined;
@@ -228,16 +231,7 @@ export function parseConntrack(buf: Buffer, start: number, end: number): Conntra
     if (icmpCode !== undefined) orig.icmpCode = icmpCode;
     if (icmpId !== undefined) orig.icmpId = icmpId;
   }
-  let ct: Conntrack;
-  if (status !== undefined && timeout !== undefined && mark !== undefined) {
-    ct = tcp !== undefined ? { orig, status, timeout, mark, tcp } : { orig, status, timeout, mark };
-  } else {
-    ct = { orig };
-    if (status !== undefined) ct.status = status;
-    if (timeout !== undefined) ct.timeout = timeout;
-    if (mark !== undefined) ct.mark = mark;
-    if (tcp !== undefined) ct.tcp = tcp;
-  }
+  const ct: Conntrack = { orig, status, timeout, mark, tcp, synproxy };
   if (extra !== undefined) Object.assign(ct, extra);
   if (master !== undefined) {
     master.proto = masterProto;
