@@ -321,7 +321,7 @@ void read_events(Stream& st) {
   pthread_setschedparam(pthread_self(), SCHED_RR, &sp);
   constexpr unsigned kVec = 64;
   constexpr size_t kMsg = 8192;
-  constexpr long kGatherNs = 1000000;
+  constexpr long kGatherNs = 2000000;
   constexpr int kHoldMs = 1;
   std::vector<uint8_t> bufs(kVec * kMsg);
   mmsghdr msgs[kVec];
@@ -372,9 +372,10 @@ void read_events(Stream& st) {
     if (st.drained()) out.flush();
     // A wake that found only a few datagrams: let events gather for a moment, so that a steady
     // stream costs one poll/recvmmsg round per many events. On a VM a syscall costs ~1.4 µs and
-    // a wake-up several: 1 ms brings a 50k events/s stream from ~20 to ~50 events per wake
-    // (per-thread CPU 2.9 → 2.0 µs/event). The socket buffer holds thousands of events, a
-    // millisecond of them is at most a few hundred even at the kernel's top rate.
+    // a wake-up several: 200 µs gave ~20 events per wake at 50k events/s, 2 ms gives ~100
+    // (intake 3.9 → ~2 µs CPU/event, half the context switches of 1 ms). A burst that starts
+    // meanwhile waits in the socket: 2 ms at the kernel's top rate (~250k/s) is ~500 events,
+    // ~400 KB, what even the kernel's default receive buffer (2 × 212992 B) holds.
     if (got < kVec) {
       const timespec gather{0, kGatherNs};
       nanosleep(&gather, nullptr);
