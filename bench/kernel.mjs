@@ -165,7 +165,12 @@ General {
 `;
 }
 function externalCount(node) {
-  const out = inNs(node === 'a' ? nsA : nsB, `conntrackd -C ${dir}/${node}.conf -s cache 2>/dev/null`);
+  let out = '';
+  try {
+    out = inNs(node === 'a' ? nsA : nsB, `conntrackd -C ${dir}/${node}.conf -s cache 2>/dev/null`);
+  } catch {
+    return -1; // not answering yet (a loaded machine starts daemons slowly): asked again
+  }
   const m = /cache:external\s+active objects:\s+(\d+)/.exec(out);
   return m ? Number(m[1]) : -1;
 }
