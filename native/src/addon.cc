@@ -10,6 +10,7 @@
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netfilter/nfnetlink_conntrack.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <condition_variable>
@@ -61,68 +62,106 @@ struct NetnsFd {
   NetnsFd& operator=(const NetnsFd&) = delete;
 };
 
-// One unit handed from a reader thread to JS: a batch of records and/or an overrun count,
-// or the end of the stream.
-struct Delivery {
-  std::vector<uint8_t> data;
+// A block of record slots a reader thread fills and JS reads during one callback. Blocks are
+// reused: on this kind of VM a fresh page costs ~15 µs to fault in (more than decoding a dozen
+// events), so the reader never allocates per wake. JS sees a block through one Buffer made the
+// first time the block is delivered; that Buffer owns the memory from then on.
+struct Chunk {
+  explicit Chunk(size_t slots) : data(new uint8_t[slots * kSlot]), capacity(slots) {}
+  ~Chunk() {
+    if (!js_owned) delete[] data;
+  }
+  Chunk(const Chunk&) = delete;
+  Chunk& operator=(const Chunk&) = delete;
+
+  uint8_t* slot(size_t i) { return data + i * kSlot; }
+
+  Napi::Value view(Napi::Env env) {
+    if (buffer.IsEmpty()) {
+      js_owned = true;
+      buffer = Napi::Persistent(Napi::Buffer<uint8_t>::New(env, data, capacity * kSlot, [](Napi::Env, uint8_t* p) { delete[] p; }));
+    }
+    return buffer.Value();
+  }
+
+  uint8_t* const data;
+  const size_t capacity;
   uint32_t count = 0;
-  uint32_t overruns = 0;
-  bool done = false;
-  int err = 0;
+  bool js_owned = false;
+  Napi::Reference<Napi::Buffer<uint8_t>> buffer;
 };
 
-// A thread that produces Deliveries and a thread-safe function that calls JS with them.
-// Dumps hand over one Delivery per batch (`deliver`, which waits when kMaxDeliveries are
-// queued: the kernel holds a dump until it is read). Events are coalesced instead (`offer`):
-// while JS has not taken the pending batches, new ones queue behind them for the same call,
-// so a burst faster than JS (e.g. `conntrack -R` at 200k+ entries/s) costs one thread hop per
-// turn of its event loop, not one per read, and waits here rather than in the socket buffer. Only a JS
-// side that stays slower than the kernel until kMaxPending records wait backs up into the
-// socket, and the kernel then reports an overrun, as for conntrackd's event socket.
-constexpr size_t kMaxDeliveries = 1024;
-constexpr uint32_t kMaxPending = 1 << 18;
+// A reader thread (events or a dump) and the thread-safe function that hands its chunks to JS.
+// Filled chunks queue in `pending` behind the ones JS has not taken yet, with one `take` queued
+// for all of them, so a burst faster than JS (e.g. `conntrack -R` at 200k+ entries/s) costs one
+// thread hop per turn of the event loop and waits here rather than in the socket buffer. Only a
+// JS side that stays slower than the kernel until `max_chunks` are filled backs up into the
+// socket: the kernel then reports an overrun (events), or holds the dump until it is read.
+constexpr uint32_t kMaxPending = 1 << 18;  // event records waiting for JS before the socket backs up
+constexpr size_t kDumpChunks = 8;           // a dump waits for JS sooner: the kernel holds it meanwhile
+constexpr size_t kKeepFree = 8;             // spare chunks kept after a burst; more are given back
 struct Stream {
+  Stream(size_t chunk_slots, size_t max_chunks) : chunk_slots(chunk_slots), max_chunks(max_chunks) {}
+
   Napi::ThreadSafeFunction tsfn;
   std::thread thread;
   std::atomic<bool> stopped{false};
   int stop_fd = -1;
   std::unique_ptr<NlSocket> sock;
+  const size_t chunk_slots;
+  const size_t max_chunks;
 
-  // Events waiting for JS (owned here until `take` hands them over), how many records they
-  // hold, and whether a `take` is queued.
   std::mutex mu;
   std::condition_variable room;
-  std::vector<Delivery*> pending;
-  size_t pending_records = 0;
+  std::vector<Chunk*> free_chunks;  // LIFO: the last one returned is warm in the cache
+  std::vector<Chunk*> pending;      // filled, in order, waiting for JS
+  std::vector<Chunk*> delivering;   // JS thread only: the batch of the running `take`
+  size_t live = 0;                  // chunks in existence
+  uint32_t overruns = 0;
+  bool done = false;
+  int err = 0;
   bool scheduled = false;
 
-  void deliver(Delivery* d) {
-    if (tsfn.BlockingCall(d, &Stream::call_js) != napi_ok) delete d;
-  }
-
-  // Events path: queue `d` behind what JS has not taken yet (no copy), with one `take` queued
-  // for all of it; waits while over kMaxPending records wait (until JS takes them, or stop).
-  void offer(Delivery* d) {
+  // Reader: an empty chunk; waits while max_chunks are in use. nullptr once stopped.
+  Chunk* acquire() {
     std::unique_lock<std::mutex> lock(mu);
-    pending.push_back(d);
-    pending_records += d->count;
-    if (!scheduled) {
-      scheduled = true;
-      if (tsfn.NonBlockingCall(this, &Stream::take) != napi_ok) scheduled = false;
+    room.wait(lock, [this] { return !free_chunks.empty() || live < max_chunks || stopped.load(); });
+    if (stopped.load()) return nullptr;
+    if (!free_chunks.empty()) {
+      Chunk* c = free_chunks.back();
+      free_chunks.pop_back();
+      return c;
     }
-    room.wait(lock, [this] { return pending_records < kMaxPending || stopped.load(); });
+    live++;
+    return new Chunk(chunk_slots);
   }
 
-  static void take(Napi::Env env, Napi::Function fn, Stream* self) {
-    std::vector<Delivery*> batch;
-    {
-      std::lock_guard<std::mutex> lock(self->mu);
-      batch.swap(self->pending);
-      self->pending_records = 0;
-      self->scheduled = false;
-    }
-    self->room.notify_all();
-    for (Delivery* d : batch) call_js(env, fn, d);
+  // Reader: whether JS has taken everything offered so far.
+  bool drained() {
+    std::lock_guard<std::mutex> lock(mu);
+    return pending.empty();
+  }
+
+  // Reader: hands a filled chunk to JS (no copy).
+  void offer(Chunk* c) {
+    std::lock_guard<std::mutex> lock(mu);
+    pending.push_back(c);
+    schedule();
+  }
+
+  // Reader: the kernel dropped events (ENOBUFS): reported as their own delivery.
+  void overrun() {
+    std::lock_guard<std::mutex> lock(mu);
+    overruns++;
+    schedule();
+  }
+
+  // Reader: the end of the stream (err 0: a complete dump).
+  void finish(int e) {
+    std::lock_guard<std::mutex> lock(mu);
+    done = true;
+    err = e;
+    schedule();
   }
 
   // Wakes a reader waiting for room, so that it sees `stopped`.
@@ -134,22 +173,82 @@ struct Stream {
     room.notify_all();
   }
 
-  ~Stream() {
-    for (Delivery* d : pending) delete d;
-    if (stop_fd >= 0) close(stop_fd);
+  // Under `mu`: one `take` for everything pending. When the function is closing (the
+  // environment is going away) nobody will take again: the reader stops.
+  void schedule() {
+    if (scheduled) return;
+    scheduled = true;
+    if (tsfn.NonBlockingCall(this, &Stream::take) != napi_ok) {
+      scheduled = false;
+      stopped.store(true);
+      room.notify_all();
+    }
   }
 
-  static void call_js(Napi::Env env, Napi::Function fn, Delivery* d) {
-    std::unique_ptr<Delivery> owned(d);
-    if (!env || !fn) return;
-    Napi::Value buf = env.Null();
-    if (d->count) {
-      auto* vec = new std::vector<uint8_t>(std::move(d->data));
-      buf = Napi::Buffer<uint8_t>::New(env, vec->data(), vec->size(),
-                                       [](Napi::Env, uint8_t*, std::vector<uint8_t>* v) { delete v; }, vec);
+  // JS thread: a chunk JS is done with goes back to the pool (or away, past kKeepFree).
+  void release(Chunk* c) {
+    c->count = 0;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      if (free_chunks.size() < kKeepFree) {
+        free_chunks.push_back(c);
+        c = nullptr;
+      } else {
+        live--;
+      }
     }
-    fn.Call({buf, Napi::Number::New(env, d->count), Napi::Number::New(env, d->overruns),
-             Napi::Boolean::New(env, d->done), Napi::Number::New(env, d->err)});
+    room.notify_all();
+    if (c) {
+      c->buffer.Reset();
+      delete c;
+    }
+  }
+
+  // JS thread: calls JS with every pending chunk, then the overruns, then the end, as
+  // fn(records|null, count, overruns, done, errno). A chunk is valid during its call only.
+  static void take(Napi::Env env, Napi::Function fn, Stream* self) {
+    uint32_t ov;
+    bool fin;
+    int e;
+    {
+      std::lock_guard<std::mutex> lock(self->mu);
+      self->delivering.swap(self->pending);
+      ov = self->overruns;
+      self->overruns = 0;
+      fin = self->done;
+      self->done = false;
+      e = self->err;
+      self->scheduled = false;
+    }
+    std::unique_ptr<Napi::Error> thrown;
+    auto call = [&](std::initializer_list<napi_value> args) {
+      try {
+        fn.Call(args);
+      } catch (const Napi::Error& x) {  // delivered on, then rethrown: no chunk is lost
+        if (!thrown) thrown = std::make_unique<Napi::Error>(x);
+      }
+    };
+    if (!env || !fn) {  // the environment is going away: nothing to call
+      for (Chunk* c : self->delivering) self->release(c);
+      self->delivering.clear();
+      return;
+    }
+    const Napi::Value none = env.Null();
+    for (Chunk* c : self->delivering) {
+      call({c->view(env), Napi::Number::New(env, c->count), Napi::Number::New(env, 0), Napi::Boolean::New(env, false),
+            Napi::Number::New(env, 0)});
+      self->release(c);
+    }
+    self->delivering.clear();
+    if (ov) call({none, Napi::Number::New(env, 0), Napi::Number::New(env, ov), Napi::Boolean::New(env, false), Napi::Number::New(env, 0)});
+    if (fin) call({none, Napi::Number::New(env, 0), Napi::Number::New(env, 0), Napi::Boolean::New(env, true), Napi::Number::New(env, e)});
+    if (thrown) thrown->ThrowAsJavaScriptException();
+  }
+
+  ~Stream() {
+    for (Chunk* c : free_chunks) delete c;
+    for (Chunk* c : pending) delete c;
+    if (stop_fd >= 0) close(stop_fd);
   }
 
   // Starts `body` on its own thread; the stream lives until the thread has ended and JS has
@@ -158,21 +257,62 @@ struct Stream {
                     std::function<void(Stream&)> body) {
     // Runs on the JS thread once the reader has released the function: the socket is closed
     // here (leaving the multicast groups at once, so a stopped reliable reader cannot make the
-    // kernel hold back events), not when the JS wrapper is garbage-collected.
-    self->tsfn = Napi::ThreadSafeFunction::New(env, cb, name, kMaxDeliveries, 1, [self](Napi::Env) {
+    // kernel hold back events), not when the JS wrapper is garbage-collected. JS references
+    // are dropped here too, on the thread that owns them.
+    self->tsfn = Napi::ThreadSafeFunction::New(env, cb, name, 0, 1, [self](Napi::Env) {
       if (self->thread.joinable()) self->thread.join();
       self->sock.reset();
+      std::lock_guard<std::mutex> lock(self->mu);
+      for (Chunk* c : self->free_chunks) c->buffer.Reset();
+      for (Chunk* c : self->pending) c->buffer.Reset();
     });
-    self->thread = std::thread([self, body] {
+    self->thread = std::thread([self, body, name] {
+      pthread_setname_np(pthread_self(), name);
       body(*self);
       self->tsfn.Release();
     });
   }
 };
 
+// Decodes messages into the stream's chunks, offering each one as it fills up.
+class ChunkWriter {
+ public:
+  explicit ChunkWriter(Stream& st) : st_(st), c_(st.acquire()) {}
+  ~ChunkWriter() {
+    if (c_) {
+      c_->count = 0;
+      std::lock_guard<std::mutex> lock(st_.mu);
+      st_.free_chunks.push_back(c_);
+    }
+  }
+  ChunkWriter(const ChunkWriter&) = delete;
+  ChunkWriter& operator=(const ChunkWriter&) = delete;
+
+  // false once the stream is stopped.
+  bool add(const nlmsghdr* nlh) {
+    if (!c_) return false;
+    if (parse_msg(nlh, c_->slot(c_->count)) && ++c_->count == c_->capacity) flush();
+    return c_ != nullptr;
+  }
+
+  // Offers what the current chunk holds.
+  void flush() {
+    if (!c_ || !c_->count) return;
+    st_.offer(c_);
+    c_ = st_.acquire();
+  }
+
+  // Records not offered yet.
+  bool holding() const { return c_ && c_->count; }
+
+ private:
+  Stream& st_;
+  Chunk* c_;
+};
+
 // ---- event reader ----
 
-void read_events(Stream& st, size_t batch) {
+void read_events(Stream& st) {
   // conntrackd runs at SCHED_RR maximum priority by default (spec §5.3) so that a burst of
   // kernel events never waits for the CPU; only this reader thread gets it here, the JS thread
   // stays normal. Best effort: without CAP_SYS_NICE the thread keeps its normal policy.
@@ -181,23 +321,22 @@ void read_events(Stream& st, size_t batch) {
   pthread_setschedparam(pthread_self(), SCHED_RR, &sp);
   constexpr unsigned kVec = 64;
   constexpr size_t kMsg = 8192;
-  constexpr long kGatherNs = 200000;
+  constexpr long kGatherNs = 2000000;
+  constexpr int kHoldMs = 1;
   std::vector<uint8_t> bufs(kVec * kMsg);
   mmsghdr msgs[kVec];
   iovec iov[kVec];
-  // Capacity for a full batch, but only the slots in use are touched: a quiet table delivers
-  // one event at a time without zeroing a whole batch for it.
-  auto fresh = [&] {
-    auto* d = new Delivery{};
-    d->data.reserve(batch * kSlot);
-    return d;
-  };
-  Delivery* d = fresh();
+  ChunkWriter out(st);
   const int fd = st.sock->fd();
   pollfd pfd[2] = {{fd, POLLIN, 0}, {st.stop_fd, POLLIN, 0}};
   while (!st.stopped.load()) {
-    if (poll(pfd, 2, -1) < 0 && errno != EINTR) break;
+    const int ready = poll(pfd, 2, out.holding() ? kHoldMs : -1);
+    if (ready < 0 && errno != EINTR) break;
     if (pfd[1].revents) break;
+    if (ready == 0) {  // quiet: what was held back goes now
+      out.flush();
+      continue;
+    }
     size_t got = 0;
     for (;;) {
       for (unsigned i = 0; i < kVec; i++) {
@@ -210,13 +349,12 @@ void read_events(Stream& st, size_t batch) {
       if (n < 0) {
         if (errno == EINTR) continue;
         if (errno == ENOBUFS) {  // the kernel dropped events: an overrun (spec §7)
-          d->overruns++;
+          st.overrun();
           continue;
         }
         if (errno == EAGAIN) break;
-        d->done = true;
-        d->err = errno;
-        st.deliver(d);
+        out.flush();
+        st.finish(errno);
         return;
       }
       got += static_cast<size_t>(n);
@@ -224,28 +362,25 @@ void read_events(Stream& st, size_t batch) {
         int len = static_cast<int>(msgs[i].msg_len);
         for (auto* nlh = static_cast<const nlmsghdr*>(iov[i].iov_base); mnl_nlmsg_ok(nlh, len);
              nlh = mnl_nlmsg_next(nlh, &len)) {
-          d->data.resize((d->count + 1) * kSlot);
-          if (parse_msg(nlh, d->data.data() + d->count * kSlot) && ++d->count == batch) {
-            st.offer(d);
-            d = fresh();
-          }
+          if (!out.add(nlh)) return;
         }
       }
+      if (static_cast<unsigned>(n) < kVec) break;  // drained: no extra call just to hear EAGAIN
     }
-    if (d->count || d->overruns) {
-      d->data.resize(d->count * kSlot);
-      st.offer(d);
-      d = fresh();
-    }
+    // A partly filled chunk goes to JS only when JS has taken the previous ones; while JS is
+    // busy, the next wakes keep filling it (one chunk per JS turn, not one per wake).
+    if (st.drained()) out.flush();
     // A wake that found only a few datagrams: let events gather for a moment, so that a steady
-    // stream costs one poll/recvmmsg round per many events (the socket buffer holds thousands
-    // of events; kGatherNs of them is a few dozen even at the kernel's top rate).
+    // stream costs one poll/recvmmsg round per many events. On a VM a syscall costs ~1.4 µs and
+    // a wake-up several: 200 µs gave ~20 events per wake at 50k events/s, 2 ms gives ~100
+    // (intake 3.9 → ~2 µs CPU/event, half the context switches of 1 ms). A burst that starts
+    // meanwhile waits in the socket: 2 ms at the kernel's top rate (~250k/s) is ~500 events,
+    // ~400 KB, what even the kernel's default receive buffer (2 × 212992 B) holds.
     if (got < kVec) {
       const timespec gather{0, kGatherNs};
       nanosleep(&gather, nullptr);
     }
   }
-  delete d;
 }
 
 class EventReader : public Napi::ObjectWrap<EventReader> {
@@ -257,6 +392,7 @@ class EventReader : public Napi::ObjectWrap<EventReader> {
                                    {InstanceMethod<&EventReader::Close>("close"),
                                     InstanceMethod<&EventReader::SetRcvBuf>("setRcvBuf"),
                                     InstanceMethod<&EventReader::GetRcvBuf>("getRcvBuf"),
+                                    InstanceMethod<&EventReader::Reliable>("reliable"),
                                     InstanceMethod<&EventReader::PortId>("portId")});
     ctor = Napi::Persistent(f);
   }
@@ -267,8 +403,8 @@ class EventReader : public Napi::ObjectWrap<EventReader> {
     const unsigned groups = info[0].As<Napi::Number>().Uint32Value();
     const bool reliable = info[1].As<Napi::Boolean>().Value();
     const int rcvbuf = info[2].As<Napi::Number>().Int32Value();
-    const size_t batch = info[3].As<Napi::Number>().Uint32Value();
-    stream_ = std::make_shared<Stream>();
+    const size_t batch = std::max<size_t>(1, info[3].As<Napi::Number>().Uint32Value());
+    stream_ = std::make_shared<Stream>(batch, kMaxPending / batch + 1);
     try {
       NetnsFd ns(info[5]);
       stream_->sock = std::make_unique<NlSocket>(groups, ns.fd);
@@ -286,7 +422,7 @@ class EventReader : public Napi::ObjectWrap<EventReader> {
     stream_->stop_fd = eventfd(0, EFD_CLOEXEC);
     port_ = stream_->sock->port_id();
     Stream::start(env, stream_, info[4].As<Napi::Function>(), "ctnl-events",
-                  [batch](Stream& st) { read_events(st, batch); });
+                  [](Stream& st) { read_events(st); });
   }
 
  private:
@@ -309,6 +445,12 @@ class EventReader : public Napi::ObjectWrap<EventReader> {
   }
 
   Napi::Value PortId(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), port_); }
+
+  // Whether the kernel reports both NetlinkEventsReliable options as set on the socket.
+  Napi::Value Reliable(const Napi::CallbackInfo& info) {
+    const NlSocket* s = stream_->sock.get();
+    return Napi::Boolean::New(info.Env(), s && s->flag(NETLINK_BROADCAST_ERROR) && s->flag(NETLINK_NO_ENOBUFS));
+  }
 
   std::shared_ptr<Stream> stream_;
   uint32_t port_ = 0;
@@ -338,7 +480,7 @@ class Handle : public Napi::ObjectWrap<Handle> {
  public:
   static Napi::Function Init(Napi::Env env) {
     return DefineClass(env, "Handle",
-                       {InstanceMethod<&Handle::PortIds>("portIds"), InstanceMethod<&Handle::Exec>("exec"),
+                       {InstanceMethod<&Handle::PortIds>("portIds"),
                         InstanceMethod<&Handle::ExecBatch>("execBatch"), InstanceMethod<&Handle::Flush>("flush"),
                         InstanceMethod<&Handle::Count>("count"), InstanceMethod<&Handle::Dump>("dump"),
                         InstanceMethod<&Handle::Close>("close")});
@@ -371,18 +513,6 @@ class Handle : public Napi::ObjectWrap<Handle> {
     a[0u] = req_->port_id();
     a[1u] = batch_->port_id();
     return a;
-  }
-
-  // exec(op, records, opts, out|null) -> errno of the single item in slot 0.
-  Napi::Value Exec(const Napi::CallbackInfo& info) {
-    if (closed(info)) return info.Env().Undefined();
-    const auto op = static_cast<Op>(info[0].As<Napi::Number>().Int32Value());
-    auto recs = info[1].As<Napi::Buffer<uint8_t>>();
-    const unsigned opts = info[2].As<Napi::Number>().Uint32Value();
-    uint8_t* out = info[3].IsBuffer() ? info[3].As<Napi::Buffer<uint8_t>>().Data() : nullptr;
-    int32_t result = 0;
-    const int err = exec_batch(*req_, op, recs.Data(), 1, opts, &result, out);
-    return Napi::Number::New(info.Env(), err ? err : result);
   }
 
   // execBatch(op, records, count, opts, results Int32Array, out|null, cb(errno))
@@ -437,7 +567,7 @@ class Handle : public Napi::ObjectWrap<Handle> {
     const bool exp = info[0].As<Napi::Boolean>().Value();
     const uint8_t family = static_cast<uint8_t>(info[1].As<Napi::Number>().Uint32Value());
     const size_t batch = info[2].As<Napi::Number>().Uint32Value();
-    auto st = std::make_shared<Stream>();
+    auto st = std::make_shared<Stream>(batch, kDumpChunks);
     try {
       st->sock = std::make_unique<NlSocket>(0, ns_->fd);
     } catch (const SysError& e) {
@@ -445,14 +575,14 @@ class Handle : public Napi::ObjectWrap<Handle> {
       return env.Undefined();
     }
     st->sock->set_rcvbuf(kBatchSockBuf);
-    Stream::start(env, st, info[3].As<Napi::Function>(), "ctnl-dump", [exp, family, batch](Stream& s) {
-      const int err = dump(*s.sock, exp, family, batch, [&s](std::vector<uint8_t>&& data, uint32_t n) {
-        s.deliver(new Delivery{std::move(data), n});
-      });
-      auto* end = new Delivery{};
-      end->done = true;
-      end->err = err;
-      s.deliver(end);
+    Stream::start(env, st, info[3].As<Napi::Function>(), "ctnl-dump", [exp, family](Stream& s) {
+      int err;
+      {
+        ChunkWriter out(s);
+        err = dump(*s.sock, exp, family, [&out](const nlmsghdr* nlh) { return out.add(nlh); });
+        out.flush();
+      }
+      s.finish(err);
     });
     return env.Undefined();
   }

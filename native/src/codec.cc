@@ -152,35 +152,68 @@ void put_protoinfo(nlmsghdr* nlh, const CtRec& r, unsigned opts) {
 }
 
 // ---- parsing ----
+// Inline, without libmnl's per-attribute callbacks: this runs on the reader thread for every
+// kernel event. An attribute shorter than its type needs reads as zero, never past its end.
 
+const uint8_t* payload(const nlattr* a) { return reinterpret_cast<const uint8_t*>(a) + NLA_HDRLEN; }
+size_t payload_len(const nlattr* a) { return a->nla_len - NLA_HDRLEN; }
+
+// The attributes in [start, start + len) by type; types above N are ignored.
 template <int N>
 struct Attrs {
   const nlattr* a[N + 1] = {};
+  Attrs(const void* start, size_t len) {
+    auto* p = static_cast<const uint8_t*>(start);
+    while (len >= NLA_HDRLEN) {
+      auto* at = reinterpret_cast<const nlattr*>(p);
+      if (at->nla_len < NLA_HDRLEN || at->nla_len > len) break;
+      const int type = at->nla_type & NLA_TYPE_MASK;
+      if (type <= N) a[type] = at;
+      const size_t step = NLA_ALIGN(at->nla_len);
+      if (step >= len) break;
+      p += step;
+      len -= step;
+    }
+  }
   const nlattr* operator[](int i) const { return a[i]; }
 };
 
 template <int N>
-int collect_cb(const nlattr* attr, void* data) {
-  auto* tb = static_cast<Attrs<N>*>(data);
-  const int type = mnl_attr_get_type(attr);
-  if (type <= N) tb->a[type] = attr;
-  return MNL_CB_OK;
+Attrs<N> nested(const nlattr* nest) {
+  return Attrs<N>(payload(nest), payload_len(nest));
 }
 
 template <int N>
-Attrs<N> nested(const nlattr* nest) {
-  Attrs<N> tb;
-  mnl_attr_parse_nested(nest, collect_cb<N>, &tb);
-  return tb;
+Attrs<N> message_attrs(const nlmsghdr* nlh) {
+  const size_t head = NLMSG_HDRLEN + NLMSG_ALIGN(sizeof(nfgenmsg));
+  if (nlh->nlmsg_len < head) return Attrs<N>(nullptr, 0);
+  return Attrs<N>(reinterpret_cast<const uint8_t*>(nlh) + head, nlh->nlmsg_len - head);
 }
 
-uint32_t be32(const nlattr* a) { return ntohl(mnl_attr_get_u32(a)); }
-uint16_t be16(const nlattr* a) { return ntohs(mnl_attr_get_u16(a)); }
+template <class T>
+T raw(const nlattr* a) {
+  T v{};
+  if (payload_len(a) >= sizeof v) memcpy(&v, payload(a), sizeof v);
+  return v;
+}
+
+uint8_t u8(const nlattr* a) { return raw<uint8_t>(a); }
+uint16_t be16(const nlattr* a) { return ntohs(raw<uint16_t>(a)); }
+uint32_t be32(const nlattr* a) { return ntohl(raw<uint32_t>(a)); }
+uint64_t be64(const nlattr* a) { return be64toh(raw<uint64_t>(a)); }
+
+// An address of n bytes; false if the attribute is shorter.
+bool addr(uint8_t* dst, const nlattr* a, size_t n) {
+  if (payload_len(a) < n) return false;
+  memcpy(dst, payload(a), n);
+  return true;
+}
 
 void copy_str(char* dst, size_t room, const nlattr* a) {
-  const size_t n = strnlen(mnl_attr_get_str(a), mnl_attr_get_payload_len(a));
+  const char* s = reinterpret_cast<const char*>(payload(a));
+  const size_t n = strnlen(s, payload_len(a));
   const size_t len = n < room - 1 ? n : room - 1;
-  memcpy(dst, mnl_attr_get_str(a), len);
+  memcpy(dst, s, len);
   dst[len] = 0;
 }
 
@@ -189,18 +222,14 @@ bool parse_tuple(const nlattr* nest, TupleRec& t) {
   if (tb[CTA_TUPLE_IP]) {
     auto ip = nested<CTA_IP_MAX>(tb[CTA_TUPLE_IP]);
     if (ip[CTA_IP_V4_SRC] && ip[CTA_IP_V4_DST]) {
-      t.family = AF_INET;
-      memcpy(t.src, mnl_attr_get_payload(ip[CTA_IP_V4_SRC]), 4);
-      memcpy(t.dst, mnl_attr_get_payload(ip[CTA_IP_V4_DST]), 4);
+      if (addr(t.src, ip[CTA_IP_V4_SRC], 4) && addr(t.dst, ip[CTA_IP_V4_DST], 4)) t.family = AF_INET;
     } else if (ip[CTA_IP_V6_SRC] && ip[CTA_IP_V6_DST]) {
-      t.family = AF_INET6;
-      memcpy(t.src, mnl_attr_get_payload(ip[CTA_IP_V6_SRC]), 16);
-      memcpy(t.dst, mnl_attr_get_payload(ip[CTA_IP_V6_DST]), 16);
+      if (addr(t.src, ip[CTA_IP_V6_SRC], 16) && addr(t.dst, ip[CTA_IP_V6_DST], 16)) t.family = AF_INET6;
     }
   }
   if (tb[CTA_TUPLE_PROTO]) {
     auto pr = nested<CTA_PROTO_MAX>(tb[CTA_TUPLE_PROTO]);
-    if (pr[CTA_PROTO_NUM]) t.proto = mnl_attr_get_u8(pr[CTA_PROTO_NUM]);
+    if (pr[CTA_PROTO_NUM]) t.proto = u8(pr[CTA_PROTO_NUM]);
     if (pr[CTA_PROTO_SRC_PORT] && pr[CTA_PROTO_DST_PORT]) {
       t.flags |= TUP_PORTS;
       t.sport = be16(pr[CTA_PROTO_SRC_PORT]);
@@ -210,10 +239,10 @@ bool parse_tuple(const nlattr* nest, TupleRec& t) {
     const nlattr* type = v6 ? pr[CTA_PROTO_ICMPV6_TYPE] : pr[CTA_PROTO_ICMP_TYPE];
     if (type) {
       t.flags |= TUP_ICMP;
-      t.icmp_type = mnl_attr_get_u8(type);
+      t.icmp_type = u8(type);
       const nlattr* code = v6 ? pr[CTA_PROTO_ICMPV6_CODE] : pr[CTA_PROTO_ICMP_CODE];
       const nlattr* id = v6 ? pr[CTA_PROTO_ICMPV6_ID] : pr[CTA_PROTO_ICMP_ID];
-      if (code) t.icmp_code = mnl_attr_get_u8(code);
+      if (code) t.icmp_code = u8(code);
       if (id) t.icmp_id = be16(id);
     }
   }
@@ -222,8 +251,8 @@ bool parse_tuple(const nlattr* nest, TupleRec& t) {
 
 void parse_counters(const nlattr* nest, uint64_t* out) {
   auto tb = nested<CTA_COUNTERS_MAX>(nest);
-  if (tb[CTA_COUNTERS_PACKETS]) out[0] = be64toh(mnl_attr_get_u64(tb[CTA_COUNTERS_PACKETS]));
-  if (tb[CTA_COUNTERS_BYTES]) out[1] = be64toh(mnl_attr_get_u64(tb[CTA_COUNTERS_BYTES]));
+  if (tb[CTA_COUNTERS_PACKETS]) out[0] = be64(tb[CTA_COUNTERS_PACKETS]);
+  if (tb[CTA_COUNTERS_BYTES]) out[1] = be64(tb[CTA_COUNTERS_BYTES]);
 }
 
 void parse_seqadj(const nlattr* nest, uint32_t* out) {
@@ -240,24 +269,24 @@ void parse_protoinfo(const nlattr* nest, CtRec& r) {
     auto tcp = nested<CTA_PROTOINFO_TCP_MAX>(tb[CTA_PROTOINFO_TCP]);
     if (tcp[CTA_PROTOINFO_TCP_STATE]) {
       p |= CT_TCP_STATE;
-      r.tcp_state = mnl_attr_get_u8(tcp[CTA_PROTOINFO_TCP_STATE]);
+      r.tcp_state = u8(tcp[CTA_PROTOINFO_TCP_STATE]);
     }
     if (tcp[CTA_PROTOINFO_TCP_WSCALE_ORIGINAL] && tcp[CTA_PROTOINFO_TCP_WSCALE_REPLY]) {
       p |= CT_TCP_WSCALE;
-      r.tcp_wscale_orig = mnl_attr_get_u8(tcp[CTA_PROTOINFO_TCP_WSCALE_ORIGINAL]);
-      r.tcp_wscale_repl = mnl_attr_get_u8(tcp[CTA_PROTOINFO_TCP_WSCALE_REPLY]);
+      r.tcp_wscale_orig = u8(tcp[CTA_PROTOINFO_TCP_WSCALE_ORIGINAL]);
+      r.tcp_wscale_repl = u8(tcp[CTA_PROTOINFO_TCP_WSCALE_REPLY]);
     }
     if (tcp[CTA_PROTOINFO_TCP_FLAGS_ORIGINAL] && tcp[CTA_PROTOINFO_TCP_FLAGS_REPLY]) {
       p |= CT_TCP_FLAGS;
-      r.tcp_flags_orig = *static_cast<const uint8_t*>(mnl_attr_get_payload(tcp[CTA_PROTOINFO_TCP_FLAGS_ORIGINAL]));
-      r.tcp_flags_repl = *static_cast<const uint8_t*>(mnl_attr_get_payload(tcp[CTA_PROTOINFO_TCP_FLAGS_REPLY]));
+      r.tcp_flags_orig = u8(tcp[CTA_PROTOINFO_TCP_FLAGS_ORIGINAL]);
+      r.tcp_flags_repl = u8(tcp[CTA_PROTOINFO_TCP_FLAGS_REPLY]);
     }
   }
   if (tb[CTA_PROTOINFO_SCTP]) {
     auto sctp = nested<CTA_PROTOINFO_SCTP_MAX>(tb[CTA_PROTOINFO_SCTP]);
     if (sctp[CTA_PROTOINFO_SCTP_STATE]) {
       p |= CT_SCTP_STATE;
-      r.sctp_state = mnl_attr_get_u8(sctp[CTA_PROTOINFO_SCTP_STATE]);
+      r.sctp_state = u8(sctp[CTA_PROTOINFO_SCTP_STATE]);
     }
     if (sctp[CTA_PROTOINFO_SCTP_VTAG_ORIGINAL] && sctp[CTA_PROTOINFO_SCTP_VTAG_REPLY]) {
       p |= CT_SCTP_VTAG;
@@ -269,18 +298,17 @@ void parse_protoinfo(const nlattr* nest, CtRec& r) {
     auto dccp = nested<CTA_PROTOINFO_DCCP_MAX>(tb[CTA_PROTOINFO_DCCP]);
     if (dccp[CTA_PROTOINFO_DCCP_STATE]) {
       p |= CT_DCCP_STATE;
-      r.dccp_state = mnl_attr_get_u8(dccp[CTA_PROTOINFO_DCCP_STATE]);
+      r.dccp_state = u8(dccp[CTA_PROTOINFO_DCCP_STATE]);
     }
     if (dccp[CTA_PROTOINFO_DCCP_ROLE]) {
       p |= CT_DCCP_ROLE;
-      r.dccp_role = mnl_attr_get_u8(dccp[CTA_PROTOINFO_DCCP_ROLE]);
+      r.dccp_role = u8(dccp[CTA_PROTOINFO_DCCP_ROLE]);
     }
   }
 }
 
 void parse_ct(const nlmsghdr* nlh, CtRec& r) {
-  Attrs<CTA_MAX> tb;
-  mnl_attr_parse(nlh, sizeof(nfgenmsg), collect_cb<CTA_MAX>, &tb);
+  const auto tb = message_attrs<CTA_MAX>(nlh);
   uint32_t& p = r.head.present;
   if (tb[CTA_TUPLE_ORIG] && parse_tuple(tb[CTA_TUPLE_ORIG], r.orig)) p |= CT_ORIG;
   if (tb[CTA_TUPLE_REPLY] && parse_tuple(tb[CTA_TUPLE_REPLY], r.reply)) p |= CT_REPLY;
@@ -303,8 +331,8 @@ void parse_ct(const nlmsghdr* nlh, CtRec& r) {
   if (tb[CTA_SEQ_ADJ_ORIG]) { p |= CT_SEQADJ_ORIG; parse_seqadj(tb[CTA_SEQ_ADJ_ORIG], r.seqadj_orig); }
   if (tb[CTA_SEQ_ADJ_REPLY]) { p |= CT_SEQADJ_REPL; parse_seqadj(tb[CTA_SEQ_ADJ_REPLY], r.seqadj_repl); }
   if (tb[CTA_LABELS]) {
-    const size_t n = mnl_attr_get_payload_len(tb[CTA_LABELS]);
-    memcpy(r.labels, mnl_attr_get_payload(tb[CTA_LABELS]), n < sizeof r.labels ? n : sizeof r.labels);
+    const size_t n = payload_len(tb[CTA_LABELS]);
+    memcpy(r.labels, payload(tb[CTA_LABELS]), n < sizeof r.labels ? n : sizeof r.labels);
     for (uint32_t w : r.labels) {
       if (w) { p |= CT_LABELS; break; }
     }
@@ -326,8 +354,7 @@ void parse_ct(const nlmsghdr* nlh, CtRec& r) {
 }
 
 void parse_exp(const nlmsghdr* nlh, ExpRec& r) {
-  Attrs<CTA_EXPECT_MAX> tb;
-  mnl_attr_parse(nlh, sizeof(nfgenmsg), collect_cb<CTA_EXPECT_MAX>, &tb);
+  const auto tb = message_attrs<CTA_EXPECT_MAX>(nlh);
   uint32_t& p = r.head.present;
   if (tb[CTA_EXPECT_MASTER] && parse_tuple(tb[CTA_EXPECT_MASTER], r.master)) p |= EXP_MASTER;
   if (tb[CTA_EXPECT_TUPLE] && parse_tuple(tb[CTA_EXPECT_TUPLE], r.tuple)) p |= EXP_TUPLE;

@@ -60,11 +60,6 @@ nlmsghdr* build_op(void* buf, Op op, uint32_t seq, const uint8_t* rec, unsigned 
   return nullptr;
 }
 
-uint32_t next_seq() {
-  static thread_local uint32_t seq = 1;
-  return seq += kChunk * 4;
-}
-
 // Reads messages until `pending` reaches zero, calling `on` for each netlink message.
 // Many datagrams per recvmmsg (MSG_WAITFORONE) to keep syscalls per ack low.
 template <class F>
@@ -142,12 +137,22 @@ int NlSocket::rcvbuf() const {
 
 void NlSocket::set_flag(int option, int on) { setsockopt(fd(), SOL_NETLINK, option, &on, sizeof on); }
 
+bool NlSocket::flag(int option) const {
+  int v = 0;
+  socklen_t len = sizeof v;
+  return getsockopt(fd(), SOL_NETLINK, option, &v, &len) == 0 && v != 0;
+}
+
+uint32_t NlSocket::take_seqs(uint32_t n) { return seq_.fetch_add(n); }
+
 int exec_batch(NlSocket& s, Op op, const uint8_t* recs, size_t count, unsigned opts, int32_t* results,
                uint8_t* out) {
   static thread_local std::vector<uint8_t> sendbuf((kChunk + 1) * kMaxMsg);
   for (size_t base = 0; base < count; base += kChunk) {
     const size_t n = count - base < kChunk ? count - base : kChunk;
-    const uint32_t seq0 = next_seq();
+    // Unique on this socket: an answer left over from an aborted batch, on whatever thread,
+    // never falls in this chunk's range.
+    const uint32_t seq0 = s.take_seqs(n + 1);
     const bool each = acked(op);
     size_t len = 0;
     for (size_t i = 0; i < n; i++) {
@@ -187,7 +192,7 @@ int exec_batch(NlSocket& s, Op op, const uint8_t* recs, size_t count, unsigned o
 
 int exec_simple(NlSocket& s, uint16_t type, uint8_t family, uint32_t* entries) {
   uint8_t buf[256];
-  const uint32_t seq = next_seq();
+  const uint32_t seq = s.take_seqs(1);
   nlmsghdr* req = build_empty(buf, type, NLM_F_ACK, seq, family);
   if (mnl_socket_sendto(s.nl, req, req->nlmsg_len) < 0) return errno;
   size_t pending = 1;
@@ -207,16 +212,13 @@ int exec_simple(NlSocket& s, uint16_t type, uint8_t family, uint32_t* entries) {
   return err ? err : result;
 }
 
-int dump(NlSocket& s, bool exp, uint8_t family, size_t batch,
-         const std::function<void(std::vector<uint8_t>&&, uint32_t)>& sink) {
+int dump(NlSocket& s, bool exp, uint8_t family, const std::function<bool(const nlmsghdr*)>& on_msg) {
   uint8_t req[64];
   const uint16_t type = exp ? (NFNL_SUBSYS_CTNETLINK_EXP << 8) | IPCTNL_MSG_EXP_GET
                             : (NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_GET;
-  const uint32_t seq = next_seq();
+  const uint32_t seq = s.take_seqs(1);
   nlmsghdr* nlh = build_empty(req, type, NLM_F_DUMP, seq, family);
   if (mnl_socket_sendto(s.nl, nlh, nlh->nlmsg_len) < 0) return errno;
-  std::vector<uint8_t> out(batch * kSlot);
-  uint32_t n = 0;
   std::vector<uint8_t> buf(kRecvBuf * 4);
   for (;;) {
     const ssize_t len = mnl_socket_recvfrom(s.nl, buf.data(), buf.size());
@@ -227,19 +229,9 @@ int dump(NlSocket& s, bool exp, uint8_t family, size_t batch,
     int rest = static_cast<int>(len);
     for (auto* m = reinterpret_cast<const nlmsghdr*>(buf.data()); mnl_nlmsg_ok(m, rest); m = mnl_nlmsg_next(m, &rest)) {
       if (m->nlmsg_seq != seq) continue;
-      if (m->nlmsg_type == NLMSG_DONE || m->nlmsg_type == NLMSG_ERROR) {
-        const int err = m->nlmsg_type == NLMSG_ERROR ? -static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(m))->error : 0;
-        if (n) {
-          out.resize(n * kSlot);
-          sink(std::move(out), n);
-        }
-        return err;
-      }
-      if (parse_msg(m, out.data() + n * kSlot) && ++n == batch) {
-        sink(std::move(out), n);
-        out.assign(batch * kSlot, 0);
-        n = 0;
-      }
+      if (m->nlmsg_type == NLMSG_DONE) return 0;
+      if (m->nlmsg_type == NLMSG_ERROR) return -static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(m))->error;
+      if (!on_msg(m)) return ECANCELED;
     }
   }
 }

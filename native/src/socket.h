@@ -3,6 +3,7 @@
 #pragma once
 #include <libmnl/libmnl.h>
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -28,8 +29,15 @@ class NlSocket {
   int set_rcvbuf(int bytes);
   int rcvbuf() const;
   void set_flag(int option, int on);  // SOL_NETLINK boolean options
+  bool flag(int option) const;
+  // `n` consecutive sequence numbers of requests on this socket, never handed out twice (any
+  // thread may call it).
+  uint32_t take_seqs(uint32_t n);
 
   mnl_socket* nl;
+
+ private:
+  std::atomic<uint32_t> seq_{1};
 };
 
 struct SysError {
@@ -48,9 +56,8 @@ int exec_batch(NlSocket& s, Op op, const uint8_t* recs, size_t count, unsigned o
 // A request without attributes answered by one ack (flush), or with one data message (stats).
 int exec_simple(NlSocket& s, uint16_t type, uint8_t family, uint32_t* entries);
 
-// Dumps the conntrack (exp=false) or expectation table; `sink` gets decoded records in
-// batches of at most `batch` (it may keep the vector). Returns 0 or an errno.
-int dump(NlSocket& s, bool exp, uint8_t family, size_t batch,
-         const std::function<void(std::vector<uint8_t>&&, uint32_t)>& sink);
+// Dumps the conntrack (exp=false) or expectation table, calling `on_msg` for each entry's
+// message until it returns false (ECANCELED). Returns 0 or an errno.
+int dump(NlSocket& s, bool exp, uint8_t family, const std::function<bool(const nlmsghdr*)>& on_msg);
 
 }  // namespace ctnl

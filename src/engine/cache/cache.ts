@@ -4,6 +4,7 @@
  * of the wire; the internal and external caches give it its meaning.
  */
 import type { CacheStats } from '../stats.js';
+import type { CacheKey } from './key.js';
 import { CacheObject } from './object.js';
 import type { CacheData, ObjectOwner } from './object.js';
 
@@ -26,44 +27,46 @@ export function newCacheStats(): CacheStats {
 
 export class Cache<T extends CacheData> implements ObjectOwner<T> {
   readonly stats: CacheStats = newCacheStats();
-  private readonly table = new Map<string, CacheObject<T>>();
+  /** Hash → the objects with that hash, chained through `CacheObject.next`. */
+  private readonly table = new Map<number, CacheObject<T>>();
+  private count = 0;
   /** Called when an object leaves the table for good (timers to cancel). */
   onRelease: ((obj: CacheObject<T>) => void) | undefined;
 
   constructor(
     readonly name: string,
     readonly kind: 'ct' | 'exp',
-    private readonly keyOf: (data: T) => string,
+    private readonly key: CacheKey<T>,
     private readonly limit: number,
     private readonly nowSeconds: () => number,
   ) {}
 
   get size(): number {
-    return this.table.size;
+    return this.count;
   }
 
-  find(data: T): CacheObject<T> | undefined {
-    return this.table.get(this.keyOf(data));
+  /** The object with the key of `data`. */
+  find(data: T, hash = this.key.hash(data)): CacheObject<T> | undefined {
+    for (let o = this.table.get(hash); o !== undefined; o = o.next) if (this.key.same(o.data, data)) return o;
+    return undefined;
   }
 
-  /** The key `data` is stored under (computed once per event by callers that look up and add). */
-  keyFor(data: T): string {
-    return this.keyOf(data);
-  }
-
-  get(key: string): CacheObject<T> | undefined {
-    return this.table.get(key);
+  /** The hash of `data`'s key (computed once per event by callers that look up and add). */
+  hashOf(data: T): number {
+    return this.key.hash(data);
   }
 
   /** `cache_add`: a new object (status NEW); undefined when HashLimit is reached (ENOSPC). */
-  add(data: T, key = this.keyOf(data)): CacheObject<T> | undefined {
-    if (this.table.size >= this.limit) {
+  add(data: T, hash = this.key.hash(data)): CacheObject<T> | undefined {
+    if (this.count >= this.limit) {
       this.stats.createdFailed++;
       this.stats.noSpace++;
       return undefined;
     }
-    const obj = new CacheObject<T>(this.kind, key, data, this.nowSeconds(), this);
-    this.table.set(key, obj);
+    const obj = new CacheObject<T>(this.kind, hash, data, this.nowSeconds(), this);
+    obj.next = this.table.get(hash);
+    this.table.set(hash, obj);
+    this.count++;
     this.stats.createdOk++;
     this.stats.active++;
     this.stats.total++;
@@ -100,7 +103,7 @@ export class Cache<T extends CacheData> implements ObjectOwner<T> {
 
   /** Drops every object (flush); queued ones are released by their queues later. */
   flush(): void {
-    for (const obj of [...this.table.values()]) this.remove(obj);
+    for (const obj of [...this.values()]) this.remove(obj);
   }
 
   release(obj: CacheObject<T>): void {
@@ -108,19 +111,39 @@ export class Cache<T extends CacheData> implements ObjectOwner<T> {
     this.onRelease?.(obj);
   }
 
-  values(): IterableIterator<CacheObject<T>> {
-    return this.table.values();
+  *values(): IterableIterator<CacheObject<T>> {
+    for (const head of this.table.values()) {
+      for (let o: CacheObject<T> | undefined = head; o !== undefined; ) {
+        const next: CacheObject<T> | undefined = o.next; // `o` may leave the table meanwhile
+        if (o.attached) yield o;
+        o = next;
+      }
+    }
   }
 
   [Symbol.iterator](): IterableIterator<CacheObject<T>> {
-    return this.table.values();
+    return this.values();
   }
 
   private detach(obj: CacheObject<T>): void {
     if (!obj.attached) return;
     obj.attached = false;
-    if (this.table.get(obj.key) === obj) this.table.delete(obj.key);
+    this.unlink(obj);
+    this.count--;
     this.kill(obj);
     this.stats.total--;
+  }
+
+  private unlink(obj: CacheObject<T>): void {
+    const head = this.table.get(obj.hash);
+    if (head === obj) {
+      if (obj.next === undefined) this.table.delete(obj.hash);
+      else this.table.set(obj.hash, obj.next);
+    } else {
+      let o = head;
+      while (o !== undefined && o.next !== obj) o = o.next;
+      if (o !== undefined) o.next = obj.next;
+    }
+    // obj.next stays: an iteration standing on `obj` goes on from there
   }
 }

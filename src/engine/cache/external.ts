@@ -8,7 +8,7 @@ import type { ExternalHandler } from '../wire/receive.js';
 import type { Scheduler } from '../sync/scheduler.js';
 import { Cache } from './cache.js';
 import type { CacheObject } from './object.js';
-import { conntrackKey, expectationKey } from './key.js';
+import { conntrackCacheKey, expectationCacheKey } from './key.js';
 import { mergeConntrack } from './merge.js';
 
 export interface ExternalCacheOptions {
@@ -24,8 +24,8 @@ export class ExternalCache implements ExternalHandler {
   private readonly expiry: ExternalCacheOptions['expiry'];
 
   constructor(opts: ExternalCacheOptions) {
-    this.ct = new Cache<Conntrack>('external', 'ct', conntrackKey, opts.hashLimit, opts.nowSeconds);
-    this.exp = new Cache<Expectation>('external', 'exp', expectationKey, opts.hashLimit, opts.nowSeconds);
+    this.ct = new Cache<Conntrack>('external', 'ct', conntrackCacheKey, opts.hashLimit, opts.nowSeconds);
+    this.exp = new Cache<Expectation>('external', 'exp', expectationCacheKey, opts.hashLimit, opts.nowSeconds);
     this.expiry = opts.expiry;
     if (this.expiry !== undefined) {
       const { scheduler } = this.expiry;
@@ -59,8 +59,8 @@ export class ExternalCache implements ExternalHandler {
   }
 
   private apply<T extends Conntrack | Expectation>(c: Cache<T>, type: CtEventType, data: T, merge: (into: T, from: T) => void): void {
-    const key = c.keyFor(data);
-    let obj = c.get(key);
+    const hash = c.hashOf(data);
+    let obj = c.find(data, hash);
     if (type === 'destroy') {
       if (obj === undefined) c.stats.deleteNotFound++;
       else c.remove(obj);
@@ -71,7 +71,7 @@ export class ExternalCache implements ExternalHandler {
       obj = undefined;
     }
     if (obj === undefined) {
-      obj = c.add(data, key);
+      obj = c.add(data, hash);
     } else {
       merge(obj.data, data);
       c.touch(obj);

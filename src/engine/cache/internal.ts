@@ -7,7 +7,7 @@ import type { Conntrack, CtEvent, ExpEvent, Expectation } from '../model/conntra
 import type { FilterConfig } from '../config/types.js';
 import { Cache } from './cache.js';
 import type { CacheObject } from './object.js';
-import { conntrackKey, expectationKey, tupleKey } from './key.js';
+import { conntrackCacheKey, expectationCacheKey } from './key.js';
 import { cacheable, mergeConntrack } from './merge.js';
 import { compileFilter, expectationAccepted } from './filter.js';
 import type { ConntrackFilter } from './filter.js';
@@ -49,8 +49,8 @@ export class InternalCache {
   private readonly expectationSync: 'all' | string[] | undefined;
 
   constructor(opts: InternalCacheOptions) {
-    this.ct = new Cache<Conntrack>('internal', 'ct', conntrackKey, opts.hashLimit, opts.nowSeconds);
-    this.exp = new Cache<Expectation>('internal', 'exp', expectationKey, opts.hashLimit, opts.nowSeconds);
+    this.ct = new Cache<Conntrack>('internal', 'ct', conntrackCacheKey, opts.hashLimit, opts.nowSeconds);
+    this.exp = new Cache<Expectation>('internal', 'exp', expectationCacheKey, opts.hashLimit, opts.nowSeconds);
     this.origins = opts.origins ?? new Map();
     this.filter = compileFilter(opts.filter);
     this.filterEvents = opts.filter?.from === 'userspace';
@@ -133,16 +133,16 @@ export class InternalCache {
   }
 
   private hasMaster(exp: Expectation): boolean {
-    const m = this.ct.get(tupleKey(exp.master, exp.zone));
+    const m = this.ct.find({ orig: exp.master, zone: exp.zone });
     return m !== undefined && m.status !== 'dead';
   }
 
   /** NEW: any cached object with that key is dropped and a fresh one created. */
   private recreate<T extends Conntrack | Expectation>(c: Cache<T>, data: T): CacheObject<T> | undefined {
-    const key = c.keyFor(data);
-    const old = c.get(key);
+    const hash = c.hashOf(data);
+    const old = c.find(data, hash);
     if (old !== undefined) c.remove(old);
-    return this.changed(c.add(data, key));
+    return this.changed(c.add(data, hash));
   }
 
   /** `cache_update_force`: merge into a live object, else (re)create. */

@@ -10,34 +10,89 @@ export type ObjectStatus = 'new' | 'alive' | 'dead';
 
 export type CacheData = Conntrack | Expectation;
 
+/**
+ * A member of a sync queue (sync/queue.ts): cache objects and the sync modes' control
+ * messages. A node is in one queue at a time; the links live in the node, so queueing
+ * allocates nothing.
+ */
+export interface Queued {
+  /** Which sync queue holds the node: none, the tx queue or the FT-FW resend queue. */
+  queue: 'none' | 'tx' | 'rs';
+  prevQueued: Queued | undefined;
+  nextQueued: Queued | undefined;
+}
+
 /** The table an object lives in, as far as the object needs it (releasing its last reference). */
 export interface ObjectOwner<T extends CacheData> {
   release(obj: CacheObject<T>): void;
 }
 
-export class CacheObject<T extends CacheData = CacheData> {
-  status: ObjectStatus = 'new';
+const STATUSES: readonly ObjectStatus[] = ['new', 'alive', 'dead'];
+const QUEUES: readonly Queued['queue'][] = ['none', 'tx', 'rs'];
+// `CacheObject.bits`: the status, the queue and two flags in one small integer. A cache holds
+// one object per flow, so every field counts (8 bytes per field and flow).
+const STATUS_MASK = 0x3;
+const QUEUE_SHIFT = 2;
+const QUEUE_MASK = 0x3 << QUEUE_SHIFT;
+const ATTACHED = 0x10;
+const CACHED = 0x20;
+
+export class CacheObject<T extends CacheData = CacheData> implements Queued {
+  private bits = ATTACHED | CACHED;
   /** References: the cache's own one, plus one per sync queue holding the object. */
   refs = 1;
-  /** False once removed from the table (it may live on in a queue until released). */
-  attached = true;
-  /** True while the cache still holds its own reference (dropped when the object dies). */
-  cached = true;
   /** Seconds: creation and last update. */
   lifetime: number;
   lastupdate: number;
 
   // Owned by the sync mode (conntrackd's per-mode extra area of each object).
-  /** Which sync queue holds the object: none, the tx queue or the FT-FW resend queue. */
-  queue: 'none' | 'tx' | 'rs' = 'none';
+  prevQueued: Queued | undefined = undefined;
+  nextQueued: Queued | undefined = undefined;
   /** Seq the object was last sent with (FT-FW resend queue). */
   seq = 0;
   /** Per-object timer (ALARM refresh, external cache expiry). */
   timer: TimerHandle | undefined;
+  /** The next object with the same key hash in the cache's table. */
+  next: CacheObject<T> | undefined = undefined;
+
+  get status(): ObjectStatus {
+    return STATUSES[this.bits & STATUS_MASK]!;
+  }
+
+  set status(s: ObjectStatus) {
+    this.bits = (this.bits & ~STATUS_MASK) | (s === 'new' ? 0 : s === 'alive' ? 1 : 2);
+  }
+
+  get queue(): Queued['queue'] {
+    return QUEUES[(this.bits & QUEUE_MASK) >> QUEUE_SHIFT]!;
+  }
+
+  set queue(q: Queued['queue']) {
+    this.bits = (this.bits & ~QUEUE_MASK) | ((q === 'none' ? 0 : q === 'tx' ? 1 : 2) << QUEUE_SHIFT);
+  }
+
+  /** False once removed from the table (it may live on in a queue until released). */
+  get attached(): boolean {
+    return (this.bits & ATTACHED) !== 0;
+  }
+
+  set attached(on: boolean) {
+    this.bits = on ? this.bits | ATTACHED : this.bits & ~ATTACHED;
+  }
+
+  /** True while the cache still holds its own reference (dropped when the object dies). */
+  get cached(): boolean {
+    return (this.bits & CACHED) !== 0;
+  }
+
+  set cached(on: boolean) {
+    this.bits = on ? this.bits | CACHED : this.bits & ~CACHED;
+  }
 
   constructor(
     readonly kind: 'ct' | 'exp',
-    readonly key: string,
+    /** The hash of the cache key (key.ts). */
+    readonly hash: number,
     public data: T,
     now: number,
     readonly owner: ObjectOwner<T>,

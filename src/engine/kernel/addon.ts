@@ -26,17 +26,19 @@ export interface RecordLayout {
   >;
 }
 
-/** Operations of Handle.exec / execBatch (enum class Op in native/src/socket.h). */
+/** Operations of Handle.execBatch (enum class Op in native/src/socket.h). */
 export const OP = { create: 0, update: 1, delete: 2, get: 3, expCreate: 4, expDelete: 5, expGet: 6 } as const;
 /** BuildOpt bits (native/src/codec.h) callers may pass. */
 export const BUILD_LIBERAL = 8;
 
-/** One delivery of a reader thread: records, overruns seen, or the end of the stream. */
+/**
+ * One delivery of a reader thread: records, overruns seen, or the end of the stream. The
+ * records buffer is the reader's and is reused once the call returns: read it, never keep it.
+ */
 export type DeliveryFn = (records: Buffer | null, count: number, overruns: number, done: boolean, errno: number) => void;
 
 export interface NativeHandle {
   portIds(): [number, number];
-  exec(op: number, records: Buffer, opts: number, out: Buffer | null): number;
   execBatch(op: number, records: Buffer, count: number, opts: number, results: Int32Array, out: Buffer | null, cb: (errno: number) => void): void;
   flush(exp: boolean, cb: (errno: number) => void): void;
   count(): number;
@@ -49,6 +51,7 @@ export interface NativeEventReader {
   setRcvBuf(bytes: number): number;
   getRcvBuf(): number;
   portId(): number;
+  reliable(): boolean;
 }
 
 export interface CtnetlinkAddon {

@@ -52,6 +52,8 @@ export interface SubscribeOptions {
 export interface EventSubscription {
   /** Netlink port id of the event socket. */
   readonly portId: number;
+  /** Reliable delivery is in force (NetlinkEventsReliable, as the socket reports it). */
+  readonly reliable: boolean;
   /** Sets the receive buffer (growth policy is the engine's); returns the size now in force. */
   setRcvBuf(bytes: number): number;
   getRcvBuf(): number;

@@ -212,6 +212,7 @@ export class MemoryKernelTable implements KernelTable {
     this.kernel.subscribers.add(s);
     const sub: EventSubscription = {
       portId: this.kernel.allocPortId(),
+      reliable: opts.reliable ?? false,
       setRcvBuf: (bytes) => {
         rcvbuf = bytes * 2; // as SO_RCVBUF: the kernel doubles the value
         s.capacity = capacityOf(rcvbuf, opts.reliable);

@@ -109,6 +109,7 @@ export class NetlinkKernelTable implements KernelTable {
     }
     const sub: EventSubscription = {
       portId: reader.portId(),
+      reliable: reader.reliable(),
       setRcvBuf: (bytes) => reader.setRcvBuf(bytes),
       getRcvBuf: () => reader.getRcvBuf(),
       close: () => {
@@ -123,7 +124,7 @@ export class NetlinkKernelTable implements KernelTable {
 
   async get(key: CtKey): Promise<Conntrack | undefined> {
     const out = this.codec.alloc(1);
-    const errno = this.handle.exec(OP.get, this.packKey(key), 0, out);
+    const errno = await this.single(OP.get, this.packKey(key), 0, out);
     if (errno === ERRNO.ENOENT) return undefined;
     if (errno) throw kernelError(errno, 'get');
     const ct = this.codec.unpackCt(out, 0);
@@ -132,15 +133,15 @@ export class NetlinkKernelTable implements KernelTable {
   }
 
   async create(ct: Conntrack, opts?: CreateOptions): Promise<void> {
-    this.single(OP.create, this.packCts([ct]), opts?.liberal ? BUILD_LIBERAL : 0, 'create');
+    await this.write(OP.create, this.packCts([ct]), opts?.liberal ? BUILD_LIBERAL : 0, 'create');
   }
 
   async update(ct: Conntrack): Promise<void> {
-    this.single(OP.update, this.packCts([ct]), 0, 'update');
+    await this.write(OP.update, this.packCts([ct]), 0, 'update');
   }
 
   async delete(key: CtKey): Promise<void> {
-    this.single(OP.delete, this.packKey(key), 0, 'delete');
+    await this.write(OP.delete, this.packKey(key), 0, 'delete');
   }
 
   createBatch(cts: readonly Conntrack[], opts?: CreateOptions): Promise<BatchResults> {
@@ -173,7 +174,7 @@ export class NetlinkKernelTable implements KernelTable {
 
   async getExpectation(key: ExpKey): Promise<Expectation | undefined> {
     const out = this.codec.alloc(1);
-    const errno = this.handle.exec(OP.expGet, this.packExpKey(key), 0, out);
+    const errno = await this.single(OP.expGet, this.packExpKey(key), 0, out);
     if (errno === ERRNO.ENOENT) return undefined;
     if (errno) throw kernelError(errno, 'get expectation');
     return this.codec.unpackExp(out, 0);
@@ -182,11 +183,11 @@ export class NetlinkKernelTable implements KernelTable {
   async createExpectation(exp: Expectation): Promise<void> {
     const buf = this.codec.alloc(1);
     this.codec.packExp(exp, buf, 0);
-    this.single(OP.expCreate, buf, 0, 'create expectation');
+    await this.write(OP.expCreate, buf, 0, 'create expectation');
   }
 
   async deleteExpectation(key: ExpKey): Promise<void> {
-    this.single(OP.expDelete, this.packExpKey(key), 0, 'delete expectation');
+    await this.write(OP.expDelete, this.packExpKey(key), 0, 'delete expectation');
   }
 
   flushExpectations(): Promise<void> {
@@ -198,8 +199,19 @@ export class NetlinkKernelTable implements KernelTable {
     this.handle.close();
   }
 
-  private single(op: number, records: Buffer, opts: number, what: string): void {
-    const errno = this.handle.exec(op, records, opts, null);
+  /**
+   * One item on the worker pool, like a batch of one: the event loop never waits for a
+   * netlink round trip (expectations are written one at a time by commit and injection).
+   * Resolves to the item's errno.
+   */
+  private async single(op: number, record: Buffer, opts: number, out: Buffer | null): Promise<number> {
+    const result = new Int32Array(1);
+    await this.execSlice(op, record, opts, result, out);
+    return result[0]!;
+  }
+
+  private async write(op: number, record: Buffer, opts: number, what: string): Promise<void> {
+    const errno = await this.single(op, record, opts, null);
     if (errno) throw kernelError(errno, what);
   }
 
@@ -214,15 +226,15 @@ export class NetlinkKernelTable implements KernelTable {
       const to = Math.min(items.length, from + PIPELINE);
       const records = this.packCts(items.slice(from, to));
       await inflight;
-      inflight = this.execSlice(op, records, opts, results.subarray(from, to));
+      inflight = this.execSlice(op, records, opts, results.subarray(from, to), null);
     }
     await inflight;
     return results;
   }
 
-  private execSlice(op: number, records: Buffer, opts: number, results: Int32Array): Promise<void> {
+  private execSlice(op: number, records: Buffer, opts: number, results: Int32Array, out: Buffer | null): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.handle.execBatch(op, records, results.length, opts, results, null, (errno) => {
+      this.handle.execBatch(op, records, results.length, opts, results, out, (errno) => {
         if (errno) reject(kernelError(errno, 'batch'));
         else resolve();
       });

@@ -4,7 +4,10 @@
  * CtBit/ExpBit there). This is the only JS code that knows the slot format.
  */
 import { endianness } from 'node:os';
-import type { Conntrack, CtEventType, CtTuple, Expectation, L3, NatRange, SeqAdjDir } from '../model/conntrack.js';
+import {
+  synproxyOf, type Conntrack, type CtEventType, type CtTuple, type Expectation, type L3, type NatRange, type SeqAdjDir,
+  type Synproxy, type TcpInfo,
+} from '../model/conntrack.js';
 import type { RecordLayout } from './addon.js';
 import { readAddress, writeAddress } from '../model/address.js';
 
@@ -28,6 +31,8 @@ export const EXP = {
   MASTER: 1 << 0, TUPLE: 1 << 1, MASK: 1 << 2, TIMEOUT: 1 << 3, FLAGS: 1 << 4, CLASS: 1 << 5, NAT: 1 << 6,
   HELPER: 1 << 7, FN: 1 << 8, ZONE: 1 << 9, ID: 1 << 10,
 } as const;
+
+const TCP_ALL = CT.TCP_STATE | CT.TCP_WSCALE | CT.TCP_FLAGS;
 
 export const KIND_CT = 1;
 export const KIND_EXP = 2;
@@ -122,24 +127,20 @@ export class RecordCodec {
   unpackCt(buf: Buffer, o: number): Conntrack {
     const L = this.L.ct;
     const p = u32(buf, o + this.L.head.present);
-    const ct: Conntrack = { orig: this.unpackTuple(buf, o + L.orig) };
-    if (p & CT.REPLY) ct.reply = this.unpackTuple(buf, o + L.reply);
-    if (p & CT.STATUS) ct.status = u32(buf, o + L.status);
-    if (p & CT.TIMEOUT) ct.timeout = u32(buf, o + L.timeout);
-    if (p & CT.MARK) ct.mark = u32(buf, o + L.mark);
+    const orig = this.unpackTuple(buf, o + L.orig);
+    // The fields kernel events and dumps carry, in one literal: they stay in the object instead
+    // of a property array grown field by field (an absent one is undefined, as if not there).
+    const ct: Conntrack = {
+      orig,
+      reply: p & CT.REPLY ? this.unpackTuple(buf, o + L.reply, orig, o + L.orig) : undefined,
+      status: p & CT.STATUS ? u32(buf, o + L.status) : undefined,
+      timeout: p & CT.TIMEOUT ? u32(buf, o + L.timeout) : undefined,
+      mark: p & CT.MARK ? u32(buf, o + L.mark) : undefined,
+      tcp: this.unpackTcp(buf, o, p),
+      synproxy: p & CT.SYNPROXY ? this.unpackSynproxy(buf, o) : undefined,
+      id: p & CT.ID ? u32(buf, o + L.id) : undefined,
+    };
     if (p & CT.ZONE) ct.zone = u16(buf, o + L.zone);
-    if (p & (CT.TCP_STATE | CT.TCP_WSCALE | CT.TCP_FLAGS)) {
-      ct.tcp = {};
-      if (p & CT.TCP_STATE) ct.tcp.state = buf[o + L.tcp_state]!;
-      if (p & CT.TCP_WSCALE) {
-        ct.tcp.wscaleOrig = buf[o + L.tcp_wscale_orig]!;
-        ct.tcp.wscaleRepl = buf[o + L.tcp_wscale_repl]!;
-      }
-      if (p & CT.TCP_FLAGS) {
-        ct.tcp.flagsOrig = buf[o + L.tcp_flags_orig]!;
-        ct.tcp.flagsRepl = buf[o + L.tcp_flags_repl]!;
-      }
-    }
     if (p & (CT.SCTP_STATE | CT.SCTP_VTAG)) {
       ct.sctp = {};
       if (p & CT.SCTP_STATE) ct.sctp.state = buf[o + L.sctp_state]!;
@@ -158,10 +159,6 @@ export class RecordCodec {
     if (p & CT.HELPER) ct.helper = cstring(buf, o + L.helper, 16);
     if (p & CT.LABELS) ct.labels = [0, 1, 2, 3].map((i) => u32(buf, o + L.labels + 4 * i));
     if (p & CT.MASTER) ct.master = this.unpackTuple(buf, o + L.master);
-    if (p & CT.SYNPROXY) {
-      ct.synproxy = { isn: u32(buf, o + L.synproxy), its: u32(buf, o + L.synproxy + 4), tsoff: u32(buf, o + L.synproxy + 8) };
-    }
-    if (p & CT.ID) ct.id = u32(buf, o + L.id);
     if (p & CT.USE) ct.use = u32(buf, o + L.use);
     if (p & CT.SECMARK) ct.secmark = u32(buf, o + L.secmark);
     if (p & CT.COUNTERS) {
@@ -169,6 +166,36 @@ export class RecordCodec {
       ct.counters = { origPackets: u64(buf, c), origBytes: u64(buf, c + 8), replyPackets: u64(buf, c + 16), replyBytes: u64(buf, c + 24) };
     }
     return ct;
+  }
+
+  private unpackTcp(buf: Buffer, o: number, p: number): TcpInfo | undefined {
+    const L = this.L.ct;
+    if ((p & (CT.TCP_STATE | CT.TCP_WSCALE | CT.TCP_FLAGS)) === 0) return undefined;
+    if ((p & TCP_ALL) === TCP_ALL) {
+      return {
+        state: buf[o + L.tcp_state]!,
+        wscaleOrig: buf[o + L.tcp_wscale_orig]!,
+        wscaleRepl: buf[o + L.tcp_wscale_repl]!,
+        flagsOrig: buf[o + L.tcp_flags_orig]!,
+        flagsRepl: buf[o + L.tcp_flags_repl]!,
+      };
+    }
+    const tcp: TcpInfo = {};
+    if (p & CT.TCP_STATE) tcp.state = buf[o + L.tcp_state]!;
+    if (p & CT.TCP_WSCALE) {
+      tcp.wscaleOrig = buf[o + L.tcp_wscale_orig]!;
+      tcp.wscaleRepl = buf[o + L.tcp_wscale_repl]!;
+    }
+    if (p & CT.TCP_FLAGS) {
+      tcp.flagsOrig = buf[o + L.tcp_flags_orig]!;
+      tcp.flagsRepl = buf[o + L.tcp_flags_repl]!;
+    }
+    return tcp;
+  }
+
+  private unpackSynproxy(buf: Buffer, o: number): Synproxy {
+    const at = o + this.L.ct.synproxy;
+    return synproxyOf(u32(buf, at), u32(buf, at + 4), u32(buf, at + 8));
   }
 
   packExp(exp: Expectation, buf: Buffer, o: number): void {
@@ -234,11 +261,21 @@ export class RecordCodec {
     writeAddress(t.l3, t.dst, buf, o + T.dst);
   }
 
-  private unpackTuple(buf: Buffer, o: number): CtTuple {
+  /**
+   * A tuple. A reply tuple (`orig` decoded from offset `origAt`) shares orig's address strings
+   * where the bytes are the same: one string per address, not two.
+   */
+  private unpackTuple(buf: Buffer, o: number, orig?: CtTuple, origAt = 0): CtTuple {
     const T = this.L.tuple;
     const l3: L3 = buf[o + T.family] === AF_INET ? 'ipv4' : 'ipv6';
-    const t: CtTuple = { l3, src: readAddress(l3, buf, o + T.src), dst: readAddress(l3, buf, o + T.dst), proto: buf[o + T.proto]! };
+    const n = l3 === 'ipv4' ? 4 : 16;
+    const same = orig !== undefined && orig.l3 === l3;
+    const src = same && sameBytes(buf, origAt + T.dst, o + T.src, n) ? orig.dst : readAddress(l3, buf, o + T.src);
+    const dst = same && sameBytes(buf, origAt + T.src, o + T.dst, n) ? orig.src : readAddress(l3, buf, o + T.dst);
+    const proto = buf[o + T.proto]!;
     const flags = buf[o + T.flags]!;
+    if (flags === TUP_PORTS) return { l3, src, dst, proto, sport: u16(buf, o + T.sport), dport: u16(buf, o + T.dport) };
+    const t: CtTuple = { l3, src, dst, proto };
     if (flags & TUP_PORTS) {
       t.sport = u16(buf, o + T.sport);
       t.dport = u16(buf, o + T.dport);
@@ -269,6 +306,11 @@ function packSeqAdj(s: SeqAdjDir, buf: Buffer, o: number): void {
 
 function unpackSeqAdj(buf: Buffer, o: number): SeqAdjDir {
   return { correctionPos: u32(buf, o), offsetBefore: u32(buf, o + 4), offsetAfter: u32(buf, o + 8) };
+}
+
+function sameBytes(buf: Buffer, a: number, b: number, n: number): boolean {
+  for (let i = 0; i < n; i++) if (buf[a + i] !== buf[b + i]) return false;
+  return true;
 }
 
 function cstring(buf: Buffer, o: number, max: number): string {

@@ -114,6 +114,17 @@ export interface Synproxy {
   tsoff: number;
 }
 
+/**
+ * The all-zero synproxy state that entries made through ctnetlink (`conntrack -I`, commits)
+ * carry: one shared object for all of them (Synproxy values are never changed in place).
+ */
+export const ZERO_SYNPROXY: Readonly<Synproxy> = Object.freeze({ isn: 0, its: 0, tsoff: 0 });
+
+/** The synproxy state with these values (the shared object when all are zero). */
+export function synproxyOf(isn: number, its: number, tsoff: number): Synproxy {
+  return isn === 0 && its === 0 && tsoff === 0 ? ZERO_SYNPROXY : { isn, its, tsoff };
+}
+
 export interface Counters {
   origPackets: number;
   origBytes: number;

@@ -12,6 +12,7 @@ import { MsgResult } from '../wire/receive.js';
 import { SeqTrack } from '../wire/sequence.js';
 import { ControlNode, SyncBase } from './mode.js';
 import type { SyncContext, TxNode } from './mode.js';
+import { NodeQueue } from './queue.js';
 
 const enum Hello {
   INIT,
@@ -19,11 +20,23 @@ const enum Hello {
   DONE,
 }
 
+/**
+ * Objects sent and not yet acknowledged at most (ctsync addition, sender side only: the wire
+ * is conntrackd's). conntrackd sends its whole tx queue at once; a bulk send or a burst of
+ * 100k events is then thousands of datagrams back to back, more than the peer's receive
+ * buffer holds while it decodes, and the losses come back as NACKs and resends. With a window
+ * the peer's ACKs pace the sender: 2048 messages are ~120 datagrams, what a 425 KiB receive
+ * buffer takes, and several ACK windows, so ACKs keep coming while data flows.
+ */
+const TX_WINDOW = 2048;
+
 export class FtfwSync extends SyncBase {
   readonly name = 'FTFW' as const;
   /** The resend queue, in send (= seq) order. */
-  private readonly rs = new Set<TxNode>();
+  private readonly rs = new NodeQueue<TxNode>();
   private readonly rsStats: QueueStats;
+  /** Unacknowledged messages the sender allows itself (see TX_WINDOW). */
+  private readonly txWindow: number;
   private window: number;
   private ackFrom = 0;
   private ackFromSet = false;
@@ -39,6 +52,12 @@ export class FtfwSync extends SyncBase {
     super(ctx);
     this.window = options.ackWindowSize;
     this.rsStats = { name: 'rsqueue', current: 0, max: options.resendQueueSize, noSpace: 0 };
+    // a peer with the same config ACKs every ackWindowSize messages: let several windows fly
+    this.txWindow = Math.max(TX_WINDOW, 4 * options.ackWindowSize);
+  }
+
+  protected override mayTransmitObjects(): boolean {
+    return this.rs.size < this.txWindow;
   }
 
   /** An object waiting for its ACK goes back to the tx queue, resent with its current state. */
@@ -203,18 +222,18 @@ export class FtfwSync extends SyncBase {
   private rsAdd(node: TxNode): void {
     if (this.rs.size >= this.options.resendQueueSize) {
       // full: the oldest entry is given up (its peer may never get it, §2.3)
-      const oldest = this.rs.values().next().value as TxNode;
+      const oldest = this.rs.first()!;
       this.rsDelete(oldest);
       this.drop(oldest);
       this.rsStats.noSpace++;
     }
     node.queue = 'rs';
-    this.rs.add(node);
+    this.rs.push(node);
     this.rsStats.current++;
   }
 
   private rsDelete(node: TxNode): void {
-    this.rs.delete(node);
+    this.rs.remove(node);
     this.rsStats.current--;
     node.queue = 'none';
   }
@@ -227,6 +246,7 @@ export class FtfwSync extends SyncBase {
       this.rsDelete(n);
       this.drop(n);
     }
+    if (this.tx.size > 0) this.scheduleTx(); // the window may have room again
   }
 
   /** NACK(from, to): the entries in range go back to the tx queue (fresh seqs). */
@@ -244,5 +264,6 @@ export class FtfwSync extends SyncBase {
       this.rsDelete(n);
       this.drop(n);
     }
+    if (this.tx.size > 0) this.scheduleTx();
   }
 }

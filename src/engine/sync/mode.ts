@@ -9,6 +9,7 @@ import type { SyncModeName } from '../config/types.js';
 import type { Conntrack, CtEventType, Expectation } from '../model/conntrack.js';
 import type { NetworkStats, QueueStats, RsQueueEntry, SequenceStats } from '../stats.js';
 import type { SyncObject } from '../cache/internal.js';
+import type { Queued } from '../cache/object.js';
 import { DatagramBatcher } from '../wire/batcher.js';
 import { MessageBuilder } from '../wire/build.js';
 import type { BuildOptions } from '../wire/build.js';
@@ -17,6 +18,7 @@ import type { NetHeader } from '../wire/nethdr.js';
 import { ReceivePipeline } from '../wire/receive.js';
 import type { ExternalHandler, MsgResult } from '../wire/receive.js';
 import { SeqCounter, SequenceTracker } from '../wire/sequence.js';
+import { NodeQueue } from './queue.js';
 import type { Scheduler, TimerHandle } from './scheduler.js';
 import { seconds } from './scheduler.js';
 
@@ -71,8 +73,10 @@ export interface SyncMode {
 }
 
 /** A queued control message (`Q_ELEM_CTL`); seq is assigned when sent. */
-export class ControlNode {
+export class ControlNode implements Queued {
   queue: 'none' | 'tx' | 'rs' = 'none';
+  prevQueued: Queued | undefined = undefined;
+  nextQueued: Queued | undefined = undefined;
   seq = 0;
   constructor(
     public flags: number,
@@ -104,7 +108,12 @@ export abstract class SyncBase implements SyncMode {
   protected readonly builder: MessageBuilder;
   protected readonly seq: SeqCounter;
   protected readonly batcher: DatagramBatcher;
-  protected readonly tx = new Set<TxNode>();
+  /**
+   * The tx queue (`-s queue` counts both parts as one): control messages go out first, then
+   * objects while the mode lets them (`mayTransmitObjects`), so an ACK never waits behind data.
+   */
+  protected readonly tx = new NodeQueue<SyncObject>();
+  private readonly txControls = new NodeQueue<ControlNode>();
   protected readonly txStats: QueueStats = { name: 'txqueue', current: 0, max: TXQUEUE_MAX, noSpace: 0 };
   /** ALARM sends no ALIVE: it turns this off. */
   protected usesAlive = true;
@@ -172,8 +181,8 @@ export abstract class SyncBase implements SyncMode {
   }
 
   flushQueues(): void {
-    for (const node of this.tx) this.drop(node);
-    this.tx.clear();
+    for (let node = this.txControls.shift(); node !== undefined; node = this.txControls.shift()) this.drop(node);
+    for (let node = this.tx.shift(); node !== undefined; node = this.tx.shift()) this.drop(node);
     this.txStats.current = 0;
   }
 
@@ -196,12 +205,8 @@ export abstract class SyncBase implements SyncMode {
 
   runTx(): void {
     this.txScheduled = false;
-    for (const node of this.tx) {
-      this.tx.delete(node);
-      this.txStats.current--;
-      node.queue = 'none';
-      this.xmit(node);
-    }
+    for (let node = this.txControls.shift(); node !== undefined; node = this.txControls.shift()) this.transmit(node);
+    while (this.tx.size > 0 && this.mayTransmitObjects()) this.transmit(this.tx.shift()!);
     this.batcher.flush();
     if (this.running) this.armAlive();
   }
@@ -209,11 +214,23 @@ export abstract class SyncBase implements SyncMode {
   /** The ALIVE timer fired (`do_alive_alarm`). */
   protected alive(): void {}
 
+  /** Whether queued objects may be sent now (FT-FW's transmit window). */
+  protected mayTransmitObjects(): boolean {
+    return true;
+  }
+
   protected txAdd(node: TxNode): void {
     node.queue = 'tx';
-    this.tx.add(node);
+    if (node instanceof ControlNode) this.txControls.push(node);
+    else this.tx.push(node);
     this.txStats.current++;
     this.scheduleTx();
+  }
+
+  private transmit(node: TxNode): void {
+    this.txStats.current--;
+    node.queue = 'none';
+    this.xmit(node);
   }
 
   protected queueControl(flags: number, from = 0, to = 0): void {
@@ -256,7 +273,7 @@ export abstract class SyncBase implements SyncMode {
     return seq;
   }
 
-  private scheduleTx(): void {
+  protected scheduleTx(): void {
     if (this.txScheduled) return;
     this.txScheduled = true;
     this.ctx.scheduler.soon(() => {

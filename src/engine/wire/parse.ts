@@ -4,7 +4,7 @@
  * NAT *ranges* (no reply tuple), master tuple and the rest. Any TLV error rejects the whole
  * message: the caller counts it as `bad_payload`.
  */
-import type { Conntrack, CtTuple, Expectation, L3, NatRange } from '../model/conntrack.js';
+import { synproxyOf, type Conntrack, type CtTuple, type Expectation, type L3, type NatRange, type Synproxy, type TcpInfo } from '../model/conntrack.js';
 import { CT_ATTR_LEN, EXP_ATTR_LEN, NTA, NTA_EXP, NTA_HDR, ntaAlign } from './attributes.js';
 import { readIpv4, readIpv6 } from '../model/address.js';
 
@@ -37,8 +37,18 @@ function cstring(buf: Buffer, p: number, n: number): string {
   return buf.toString('utf8', p, nul >= 0 && nul < p + n ? nul : p + n);
 }
 
-/** Scratch state of one conntrack decode (module-level: decoding is synchronous). */
-let ct: Conntrack;
+/**
+ * Scratch state of one conntrack decode (module-level: decoding is synchronous). The fields
+ * most messages carry are collected apart and put into the object in one literal at the end
+ * (they then live in the object, not in a property array grown one by one; an absent one is
+ * undefined, as if not there); the rare ones go into `extra` as they come.
+ */
+let extra: Partial<Conntrack> | undefined;
+let status: number | undefined;
+let timeout: number | undefined;
+let mark: number | undefined;
+let tcp: TcpInfo | undefined;
+let synproxy: Synproxy | undefined;
 let l3: L3 | undefined;
 let src = '';
 let dst = '';
@@ -55,6 +65,10 @@ let snatAddr: string | undefined;
 let dnatAddr: string | undefined;
 let spat: number | undefined;
 let dpat: number | undefined;
+
+function rare(): Partial<Conntrack> {
+  return (extra ??= {});
+}
 
 function visitCt(id: number, p: number, n: number, buf: Buffer): void {
   switch (id) {
@@ -76,16 +90,17 @@ function visitCt(id: number, p: number, n: number, buf: Buffer): void {
       dport = buf.readUInt16BE(p + 2);
       break;
     case NTA.TCP_STATE:
-      (ct.tcp ??= {}).state = buf[p]!;
+      if (tcp === undefined) tcp = { state: buf[p]! };
+      else tcp.state = buf[p]!;
       break;
     case NTA.STATUS:
-      ct.status = buf.readUInt32BE(p);
+      status = buf.readUInt32BE(p);
       break;
     case NTA.TIMEOUT:
-      ct.timeout = buf.readUInt32BE(p);
+      timeout = buf.readUInt32BE(p);
       break;
     case NTA.MARK:
-      ct.mark = buf.readUInt32BE(p);
+      mark = buf.readUInt32BE(p);
       break;
     case NTA.MASTER_IPV4:
       master = { l3: 'ipv4', src: readIpv4(buf, p), dst: readIpv4(buf, p + 4), proto: 0 };
@@ -118,31 +133,31 @@ function visitCt(id: number, p: number, n: number, buf: Buffer): void {
       dpat = buf.readUInt16LE(p);
       break;
     case NTA.NAT_SEQ_ADJ:
-      ct.seqAdjOrig = {
+      rare().seqAdjOrig = {
         correctionPos: buf.readUInt32BE(p),
         offsetBefore: buf.readUInt32BE(p + 4),
         offsetAfter: buf.readUInt32BE(p + 8),
       };
-      ct.seqAdjRepl = {
+      rare().seqAdjRepl = {
         correctionPos: buf.readUInt32BE(p + 12),
         offsetBefore: buf.readUInt32BE(p + 16),
         offsetAfter: buf.readUInt32BE(p + 20),
       };
       break;
     case NTA.SCTP_STATE:
-      (ct.sctp ??= {}).state = buf[p]!;
+      (rare().sctp ??= {}).state = buf[p]!;
       break;
     case NTA.SCTP_VTAG_ORIG:
-      (ct.sctp ??= {}).vtagOrig = buf.readUInt32BE(p);
+      (rare().sctp ??= {}).vtagOrig = buf.readUInt32BE(p);
       break;
     case NTA.SCTP_VTAG_REPL:
-      (ct.sctp ??= {}).vtagRepl = buf.readUInt32BE(p);
+      (rare().sctp ??= {}).vtagRepl = buf.readUInt32BE(p);
       break;
     case NTA.DCCP_STATE:
-      (ct.dccp ??= {}).state = buf[p]!;
+      (rare().dccp ??= {}).state = buf[p]!;
       break;
     case NTA.DCCP_ROLE:
-      (ct.dccp ??= {}).role = buf[p]!;
+      (rare().dccp ??= {}).role = buf[p]!;
       break;
     case NTA.ICMP_TYPE:
       icmpType = buf[p]!;
@@ -154,25 +169,25 @@ function visitCt(id: number, p: number, n: number, buf: Buffer): void {
       icmpId = buf.readUInt16LE(p); // host-order quirk, §1.12
       break;
     case NTA.TCP_WSCALE_ORIG:
-      (ct.tcp ??= {}).wscaleOrig = buf[p]!;
+      (tcp ??= {}).wscaleOrig = buf[p]!;
       break;
     case NTA.TCP_WSCALE_REPL:
-      (ct.tcp ??= {}).wscaleRepl = buf[p]!;
+      (tcp ??= {}).wscaleRepl = buf[p]!;
       break;
     case NTA.HELPER_NAME:
-      ct.helper = cstring(buf, p, n);
+      rare().helper = cstring(buf, p, n);
       break;
     case NTA.LABELS: {
       const words: number[] = [];
       for (let i = 0; i + 4 <= n; i += 4) words.push(buf.readUInt32BE(p + i));
-      ct.labels = words;
+      rare().labels = words;
       break;
     }
     case NTA.SYNPROXY:
-      ct.synproxy = { its: buf.readUInt32BE(p), isn: buf.readUInt32BE(p + 4), tsoff: buf.readUInt32BE(p + 8) };
+      synproxy = synproxyOf(buf.readUInt32BE(p + 4), buf.readUInt32BE(p), buf.readUInt32BE(p + 8));
       break;
     case NTA.ZONE:
-      ct.zone = buf.readUInt16BE(p);
+      rare().zone = buf.readUInt16BE(p);
       break;
   }
 }
@@ -181,7 +196,10 @@ let ctBuf: Buffer;
 
 /** Resets the scratch state in a function of its own, so the compiler does not narrow it. */
 function resetScratch(buf: Buffer): void {
-  ct = { orig: undefined as unknown as CtTuple };
+  extra = undefined;
+  status = timeout = mark = undefined;
+  tcp = undefined;
+  synproxy = undefined;
   l3 = undefined;
   proto = sport = dport = icmpType = icmpCode = icmpId = undefined;
   master = undefined;
@@ -200,15 +218,21 @@ export function parseConntrack(buf: Buffer, start: number, end: number): Conntra
   resetScratch(buf);
   if (!walk(buf, start, end, CT_ATTR_LEN, ctVisitor)) return undefined;
   if (l3 === undefined || proto === undefined) return undefined;
-  const orig: CtTuple = { l3, src, dst, proto };
-  if (sport !== undefined) {
-    orig.sport = sport;
-    orig.dport = dport!;
+  let orig: CtTuple;
+  if (sport !== undefined && icmpType === undefined && icmpCode === undefined && icmpId === undefined) {
+    orig = { l3, src, dst, proto, sport, dport: dport! };
+  } else {
+    orig = { l3, src, dst, proto };
+    if (sport !== undefined) {
+      orig.sport = sport;
+      orig.dport = dport!;
+    }
+    if (icmpType !== undefined) orig.icmpType = icmpType;
+    if (icmpCode !== undefined) orig.icmpCode = icmpCode;
+    if (icmpId !== undefined) orig.icmpId = icmpId;
   }
-  if (icmpType !== undefined) orig.icmpType = icmpType;
-  if (icmpCode !== undefined) orig.icmpCode = icmpCode;
-  if (icmpId !== undefined) orig.icmpId = icmpId;
-  ct.orig = orig;
+  const ct: Conntrack = { orig, status, timeout, mark, tcp, synproxy };
+  if (extra !== undefined) Object.assign(ct, extra);
   if (master !== undefined) {
     master.proto = masterProto;
     if (masterPorts !== undefined) {

@@ -5,12 +5,13 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Conntrack, Expectation } from '../../../src/engine/model/conntrack.js';
+import { Cache } from '../../../src/engine/cache/cache.js';
 import { InternalCache } from '../../../src/engine/cache/internal.js';
 import type { Origin, SyncObject } from '../../../src/engine/cache/internal.js';
 import { ExternalCache } from '../../../src/engine/cache/external.js';
 import { compileFilter, expectationAccepted } from '../../../src/engine/cache/filter.js';
 import { commitOrder, commitTimeout } from '../../../src/engine/cache/commit.js';
-import { conntrackKey } from '../../../src/engine/cache/key.js';
+import { conntrackCacheKey, conntrackKey, expectationCacheKey } from '../../../src/engine/cache/key.js';
 import { FakeScheduler, tcpFlow } from '../sync/harness.js';
 
 let now = 1000;
@@ -31,6 +32,43 @@ describe('keys', () => {
     expect(conntrackKey(a)).not.toBe(conntrackKey({ ...a, orig: { ...a.orig, sport: 1 } }));
     const icmp = (id: number): Conntrack => ({ orig: { l3: 'ipv4', src: '1.1.1.1', dst: '2.2.2.2', proto: 1, icmpType: 8, icmpCode: 0, icmpId: id } });
     expect(conntrackKey(icmp(1))).not.toBe(conntrackKey(icmp(2)));
+  });
+
+  it('the caches compare the same fields as the key text, and equal keys hash alike', () => {
+    const icmp = (over: Partial<Conntrack['orig']>): Conntrack => ({ orig: { l3: 'ipv4', src: '1.1.1.1', dst: '2.2.2.2', proto: 1, icmpType: 8, icmpCode: 0, icmpId: 1, ...over } });
+    const a = tcpFlow(1);
+    const variants: Conntrack[] = [
+      a, { ...a, mark: 9, timeout: 1, status: 0 }, { ...a, zone: 0 }, { ...a, zone: 1 },
+      { ...a, orig: { ...a.orig, sport: 1 } }, { ...a, orig: { ...a.orig, dport: 1 } }, { ...a, orig: { ...a.orig, src: '10.9.9.9' } },
+      { ...a, orig: { ...a.orig, dst: '10.9.9.9' } }, { ...a, orig: { ...a.orig, proto: 17 } }, { ...a, orig: { ...a.orig, l3: 'ipv6' } },
+      icmp({}), icmp({ icmpId: 2 }), icmp({ icmpCode: 1 }), icmp({ icmpType: 0 }), icmp({ icmpType: undefined, icmpCode: undefined, icmpId: undefined }),
+    ];
+    for (const x of variants) {
+      for (const y of variants) {
+        const same = conntrackKey(x) === conntrackKey(y);
+        expect(conntrackCacheKey.same(x, y)).toBe(same);
+        if (same) expect(conntrackCacheKey.hash(x)).toBe(conntrackCacheKey.hash(y));
+      }
+      expect(Number.isInteger(conntrackCacheKey.hash(x)) && conntrackCacheKey.hash(x) >= 0 && conntrackCacheKey.hash(x) < 2 ** 30).toBe(true);
+    }
+    const exp = (port: number): Expectation => ({ master: a.orig, tuple: { ...a.orig, dport: port }, mask: a.orig });
+    expect(expectationCacheKey.same(exp(1), { ...exp(1), zone: 3, timeout: 9 })).toBe(true);
+    expect(expectationCacheKey.hash(exp(1))).toBe(expectationCacheKey.hash({ ...exp(1), zone: 3 }));
+    expect(expectationCacheKey.same(exp(1), exp(2))).toBe(false);
+  });
+
+  it('objects whose key hashes collide are kept apart', () => {
+    const collide = { hash: () => 7, same: conntrackCacheKey.same };
+    const c = new Cache<Conntrack>('internal', 'ct', collide, 100, clock);
+    const objs = [1, 2, 3].map((i) => c.add(tcpFlow(i))!);
+    expect([1, 2, 3].every((i) => c.find(tcpFlow(i)) === objs[i - 1])).toBe(true);
+    c.remove(objs[1]!);
+    expect(c.find(tcpFlow(2))).toBeUndefined();
+    expect(c.find(tcpFlow(1)) === objs[0] && c.find(tcpFlow(3)) === objs[2]).toBe(true);
+    expect([...c.values()].length).toBe(2);
+    c.flush();
+    expect(c.size).toBe(0);
+    expect(c.find(tcpFlow(1))).toBeUndefined();
   });
 });
 

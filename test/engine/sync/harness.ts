@@ -6,6 +6,7 @@ import type { SyncConfig, SyncModeName } from '../../../src/engine/config/types.
 import type { Conntrack, CtEvent } from '../../../src/engine/model/conntrack.js';
 import { ExternalCache } from '../../../src/engine/cache/external.js';
 import { InternalCache } from '../../../src/engine/cache/internal.js';
+import { conntrackKey } from '../../../src/engine/cache/key.js';
 import { createSyncMode } from '../../../src/engine/sync/index.js';
 import type { SyncMode } from '../../../src/engine/sync/mode.js';
 import type { Scheduler, TimerHandle } from '../../../src/engine/sync/scheduler.js';
@@ -214,8 +215,8 @@ export function messageTypes(wire: Sent[], from: string): number[] {
 }
 
 /** The state of a cache as comparable rows (key → wire-visible state). */
-export function snapshot(objects: Iterable<{ key: string; status: string; data: Conntrack }>, includeDead = false) {
+export function snapshot(objects: Iterable<{ status: string; data: Conntrack }>, includeDead = false) {
   const rows: Record<string, Conntrack> = {};
-  for (const o of objects) if (includeDead || o.status !== 'dead') rows[o.key] = o.data;
+  for (const o of objects) if (includeDead || o.status !== 'dead') rows[conntrackKey(o.data)] = o.data;
   return rows;
 }
