@@ -31,6 +31,8 @@ export class FtfwSync extends SyncBase {
   private sayHelloBack = false;
   /** The peer's current session began with a HELLO we have handled (see continuesSession). */
   private peerSession = false;
+  /** A peer's new session has not acknowledged anything yet (see rsResendBefore). */
+  private peerRestarted = false;
 
   constructor(
     ctx: SyncContext,
@@ -64,7 +66,7 @@ export class FtfwSync extends SyncBase {
         this.window = W - 1;
         this.ackFrom = h.seq;
       }
-      this.rsClear();
+      this.peerRestarted = true;
       ret = this.accept(h);
     } else {
       if (hello) this.sayHelloBack = true;
@@ -145,6 +147,10 @@ export class FtfwSync extends SyncBase {
     if (isData(h.type, h.flags)) return MsgResult.DATA;
     if (isCtl(h.type, h.flags, NET_F.ACK)) {
       if (before(h.to, h.from)) return MsgResult.BAD;
+      if (this.peerRestarted) {
+        this.peerRestarted = false;
+        this.rsResendBefore(h.from);
+      }
       this.rsAck(h.from, h.to);
       return MsgResult.CTL;
     }
@@ -236,6 +242,23 @@ export class FtfwSync extends SyncBase {
       if (before(to, n.seq)) break;
       this.rsDelete(n);
       this.txAdd(n);
+    }
+  }
+
+  /**
+   * The first ACK of a peer's new session, ACK(from, …): `from` is the first of our seqs it
+   * took in. conntrackd drops its whole resend queue at the peer's HELLO; ctsyncd sends the
+   * objects before `from` again (the peer never saw them: lost, or sent to its previous run)
+   * and drops the control messages there (their seqs meant something to the previous run).
+   * With both nodes starting together, the peer's first HELLO often arrives after our first
+   * data, and what of it was lost would otherwise be gone for good.
+   */
+  private rsResendBefore(from: number): void {
+    for (const n of this.rs) {
+      if (!before(n.seq, from)) break;
+      this.rsDelete(n);
+      if (n instanceof ControlNode) this.drop(n);
+      else this.txAdd(n);
     }
   }
 
