@@ -1,6 +1,6 @@
 /**
  * Interop acceptance, the rest of the mode × transport matrix (issue 4): {FT-FW, NOTRACK,
- * ALARM} × {UDP, Multicast, TCP} with 2,000 IPv4 flows, conntrackd 1.4.7 → ctsyncd,
+ * ALARM} × {UDP, Multicast, TCP} with 10,000 IPv4 flows, conntrackd 1.4.7 → ctsyncd,
  * ctsyncd → conntrackd and ctsyncd → ctsyncd (FT-FW/UDP itself: interop-ftfw-udp.test.ts).
  * Each cell runs interop/cell.ts: sync, mark update, bulk delete, commit, asked through both
  * control clients.
@@ -12,7 +12,7 @@ import type { SyncMode, Transport } from './interop/conf.js';
 import { CONNTRACKD, type Daemon } from './interop/node.js';
 
 const reason = skipReason([CONNTRACKD, 'conntrack']);
-const N = 2000;
+const N = 10_000;
 
 const PAIRS: Array<[Daemon, Daemon]> = [
   ['conntrackd', 'ctsyncd'],
