@@ -240,7 +240,7 @@ export class SyncEngine extends EventEmitter<EngineEvents> {
    * state. Those events are replicated as usual; the dump itself sends nothing (§3.1).
    */
   async start(): Promise<void> {
-    for (const w of this.config.warnings) this.log.warning(w);
+    // (the config's own warnings are the reader's to log: the daemon logs them once at start)
     if (this.config.sync!.commitTimeout && this.sync.disableExternalCache) {
       this.log.warning(
         "`CommitTimeout' can't be combined with `DisableExternalCache', ignoring this option. Fix your configuration file.",
