@@ -180,13 +180,6 @@ export class Multichannel implements Transport {
     });
   }
 
-  /** Refused datagrams/connections of every link: the daemon's NetworkStats.spoofed. */
-  get spoofed(): number {
-    let n = 0;
-    for (const ch of this.channels) n += ch.counters.spoofed;
-    return n;
-  }
-
   /** The error queues of TCP links (`-s queue`), config order; empty for datagram links. */
   queues(): QueueStats[] {
     return this.channels.flatMap((ch) => (ch.queueStats ? [ch.queueStats()] : []));

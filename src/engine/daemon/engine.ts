@@ -392,15 +392,17 @@ export class SyncEngine extends EventEmitter<EngineEvents> {
   snapshot(): EngineStats {
     const cache = (c: { ct: { stats: CacheStats }; exp: { stats: CacheStats } }) => ({ ct: { ...c.ct.stats }, exp: { ...c.exp.stats } });
     const bypass = (b: { ct: BypassStats; exp: BypassStats }) => ({ ct: { ...b.ct }, exp: { ...b.exp } });
+    const links = this.links();
     const out: EngineStats = {
       mode: this.sync.mode,
       traffic: { bytes: BigInt(this.trafficBytes), packets: BigInt(this.trafficPackets) },
-      network: { ...this.mode.network },
+      // the channels refuse strangers before the receive pipeline sees them
+      network: { ...this.mode.network, spoofed: links.reduce((n, l) => n + (l.spoofed ?? 0), 0) },
       sequence: { ...this.mode.sequence },
       runtime: this.runtime(),
       queues: this.mode.queues().map((q) => ({ ...q })),
       rsqueue: this.mode.resendQueue(),
-      links: this.links(),
+      links,
       commitFailed: this.commitFailed,
     };
     if (this.internal !== undefined) out.internal = cache(this.internal);

@@ -140,7 +140,7 @@ export class SyncNode {
   }
 
   /** Processes in this node's namespace started with this node's config file. */
-  private pids(): number[] {
+  pids(): number[] {
     const r = spawnSync('ip', ['netns', 'pids', this.ns.name], { encoding: 'utf8' });
     return (r.stdout ?? '')
       .split(/\s+/)
