@@ -6,9 +6,9 @@
  * puts them into the receiver's kernel (`conntrack -L expect`), and deleting the masters
  * empties the receiver's caches (interop/ftp.ts).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanup, skipNote, skipReason } from '../helpers/netns.js';
-import { Topology } from './interop/cell.js';
+import { describe, expect, it } from 'vitest';
+import { skipNote, skipReason } from '../helpers/netns.js';
+import { topologyFor } from './interop/cell.js';
 import { runExpectCell } from './interop/ftp.js';
 import { CONNTRACKD, type Daemon } from './interop/node.js';
 
@@ -23,20 +23,11 @@ const PAIRS: Array<[Daemon, Daemon]> = [
 ];
 
 describe.skipIf(reason !== '')(`interop FTP expectations over FT-FW/UDP${skipNote(reason)}`, () => {
-  let topo: Topology;
-
-  beforeAll(() => {
-    topo = new Topology('ie');
-  });
-
-  afterAll(async () => {
-    await cleanup();
-    topo?.removeDir();
-  });
+  const topo = topologyFor('ie');
 
   it.each(PAIRS)(`%s → %s, ${N} FTP sessions`, async (sender, receiver) => {
     const id = `FTFW/UDP ftp expect ${sender}→${receiver} N=${N}`;
-    const t = await runExpectCell(topo, { id, sender, receiver, mode: 'FTFW', transport: 'UDP', kind: 'tcp4', n: N });
+    const t = await runExpectCell(topo(), { id, sender, receiver, mode: 'FTFW', transport: 'UDP', kind: 'tcp4', n: N });
     // eslint-disable-next-line no-console
     console.log(`${id}: sessions ${t.inject.toFixed(3)} s, synced ${t.sync.toFixed(3)} s, commit ${t.commit.toFixed(3)} s`);
     expect(t.sync).toBeGreaterThan(0);

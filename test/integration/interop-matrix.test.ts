@@ -5,9 +5,9 @@
  * Each cell runs interop/cell.ts: sync, mark update, bulk delete, commit, asked through both
  * control clients.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanup, skipNote, skipReason } from '../helpers/netns.js';
-import { runCell, Topology } from './interop/cell.js';
+import { describe, expect, it } from 'vitest';
+import { skipNote, skipReason } from '../helpers/netns.js';
+import { runCell, topologyFor } from './interop/cell.js';
 import type { SyncMode, Transport } from './interop/conf.js';
 import { CONNTRACKD, type Daemon } from './interop/node.js';
 
@@ -32,21 +32,12 @@ const VARIANTS: Array<[SyncMode, Transport]> = [
 ];
 
 describe.skipIf(reason !== '')(`interop mode × transport matrix${skipNote(reason)}`, () => {
-  let topo: Topology;
-
-  beforeAll(() => {
-    topo = new Topology('im');
-  });
-
-  afterAll(async () => {
-    await cleanup();
-    topo?.removeDir();
-  });
+  const topo = topologyFor('im');
 
   describe.each(VARIANTS)('%s over %s', (mode, transport) => {
     it.each(PAIRS)(`%s → %s, N=${N}`, async (sender, receiver) => {
       const id = `${mode}/${transport} tcp4 ${sender}→${receiver} N=${N}`;
-      const t = await runCell(topo, { id, sender, receiver, mode, transport, kind: 'tcp4', n: N });
+      const t = await runCell(topo(), { id, sender, receiver, mode, transport, kind: 'tcp4', n: N });
       // eslint-disable-next-line no-console
       console.log(`${id}: inject ${t.inject.toFixed(3)} s, synced ${t.sync.toFixed(3)} s, commit ${t.commit.toFixed(3)} s`);
       expect(t.sync).toBeGreaterThan(0);

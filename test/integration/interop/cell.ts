@@ -11,7 +11,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Netns, veth, waitFor } from '../../helpers/netns.js';
+import { afterAll, beforeAll } from 'vitest';
+import { cleanup, Netns, veth, waitFor } from '../../helpers/netns.js';
 import { SYNC_PORT, type SyncMode, type Transport, writeNodeConf } from './conf.js';
 import { FLOW_TIMEOUT_S, type FlowKind, firstGroup, flowSource, flushKernel, injectFlows, kernelCount, kernelFlows } from './flows.js';
 import { DAEMONS, type Daemon, nsExec, origTuple, SyncNode } from './node.js';
@@ -57,6 +58,22 @@ export class Topology {
   removeDir(): void {
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * The Topology of the calling describe block: built before its tests, torn down after them
+ * (with every namespace and process the file made). Returns its getter.
+ */
+export function topologyFor(prefix: string): () => Topology {
+  let topo: Topology | undefined;
+  beforeAll(() => {
+    topo = new Topology(prefix);
+  });
+  afterAll(async () => {
+    await cleanup();
+    topo?.removeDir();
+  });
+  return () => topo!;
 }
 
 export interface CellSpec {
