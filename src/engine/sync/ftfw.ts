@@ -66,6 +66,7 @@ export class FtfwSync extends SyncBase {
         this.window = W - 1;
         this.ackFrom = h.seq;
       }
+      this.rsDropControls();
       this.peerRestarted = true;
       ret = this.accept(h);
     } else {
@@ -182,7 +183,8 @@ export class FtfwSync extends SyncBase {
 
   protected xmit(node: TxNode): void {
     if (node instanceof ControlNode) {
-      node.flags |= this.helloBits();
+      // a resent ACK/NACK says HELLO only if we still do now
+      node.flags = (node.flags & ~(NET_F.HELLO | NET_F.HELLO_BACK)) | this.helloBits();
       const ranged = (node.flags & (NET_F.ACK | NET_F.NACK | NET_F.RESYNC)) !== 0;
       node.seq = this.sendControl(node.flags, node.from, node.to, !ranged);
       if (ranged) this.rsAdd(node); // ACK/NACK/RESYNC are acknowledged (and resent) like data
@@ -245,20 +247,28 @@ export class FtfwSync extends SyncBase {
     }
   }
 
+  /** The ACK/NACK/RESYNC messages waiting for a peer's ACK: their seqs meant something to its previous run. */
+  private rsDropControls(): void {
+    for (const n of this.rs) {
+      if (!(n instanceof ControlNode)) continue;
+      this.rsDelete(n);
+      this.drop(n);
+    }
+  }
+
   /**
    * The first ACK of a peer's new session, ACK(from, …): `from` is the first of our seqs it
-   * took in. conntrackd drops its whole resend queue at the peer's HELLO; ctsyncd sends the
-   * objects before `from` again (the peer never saw them: lost, or sent to its previous run)
-   * and drops the control messages there (their seqs meant something to the previous run).
-   * With both nodes starting together, the peer's first HELLO often arrives after our first
-   * data, and what of it was lost would otherwise be gone for good.
+   * took in. conntrackd drops its whole resend queue at the peer's HELLO; ctsyncd sends what
+   * came before `from` again (the peer never saw it: lost, or sent to its previous run; the
+   * control messages of that run are gone already, see rsDropControls). With both nodes
+   * starting together, the peer's first HELLO often arrives after our first data and NACKs,
+   * and what of them was lost would otherwise be gone for good.
    */
   private rsResendBefore(from: number): void {
     for (const n of this.rs) {
       if (!before(n.seq, from)) break;
       this.rsDelete(n);
-      if (n instanceof ControlNode) this.drop(n);
-      else this.txAdd(n);
+      this.txAdd(n);
     }
   }
 

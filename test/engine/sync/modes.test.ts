@@ -90,6 +90,18 @@ describe('FT-FW', () => {
     expect(n.malformed).toBe(BigInt(n.badVersion + n.badHeader + n.badPayload + n.badType + n.truncated + n.badSize));
   });
 
+  it.each(Array.from({ length: 24 }, (_, i) => i + 1))('both nodes start together, one datagram in five lost from the first, load at once (seed %i): external = internal', (seed) => {
+    const { sched, a, b } = pair('FTFW', START, {}, seed);
+    a.lossIn = b.lossIn = 0.2;
+    b.mode.start(false);
+    a.mode.start(false);
+    load(a, 600, seed + 100);
+    sched.advance(20_000);
+    const want = internalRows(a);
+    expect(externalRows(b)).toEqual(want);
+    expect(a.mode.resendQueue().every((e) => e.kind === 'control')).toBe(true);
+  });
+
   it('first message ALIVE|HELLO, answer ACK|HELLO|HELLO_BACK, then ACK|HELLO_BACK, then plain ACKs', () => {
     const { sched, wire, a, b } = pair('FTFW', START);
     a.mode.start(false);
