@@ -23,6 +23,7 @@
 #include <sched.h>
 
 #include "codec.h"
+#include "dgram.h"
 #include "record.h"
 #include "socket.h"
 
@@ -638,6 +639,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Handle", Handle::Init(env));
   exports.Set("EventReader", EventReader::ctor.Value());
   exports.Set("layout", layout(env));
+  exports.Set("openDatagram", Napi::Function::New(env, OpenDatagram));
   return exports;
 }
 

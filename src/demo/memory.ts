@@ -36,6 +36,7 @@ function memoryNode(n: DemoNode, out: Out): MemoryNode {
   const config = parseConfig(nodeConfig(n));
   const kernel = new MemoryKernel();
   const log = nodeLog(out, n.name);
+  for (const w of config.warnings) log.warning(w);
   const links = new Multichannel(config.sync!.links, { log });
   const engine = new SyncEngine(config, {
     openKernel: () => openKernelTable({ kind: 'memory', kernel }),

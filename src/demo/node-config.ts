@@ -52,7 +52,6 @@ Sync {
 }
 
 General {
-	HashSize 32768
 	HashLimit 524288
 	LogFile ${logFile(n)}
 	Syslog off

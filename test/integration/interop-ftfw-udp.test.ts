@@ -5,13 +5,14 @@
  * through both control clients), a mark update and a bulk delete propagate, `-c` puts them
  * into the receiver's kernel with state, mark and NAT reply tuple (interop/cell.ts).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanup, skipNote, skipReason } from '../helpers/netns.js';
-import { type CellSpec, runCell, runLossCell, Topology } from './interop/cell.js';
+import { describe, expect, it } from 'vitest';
+import { skipNote, skipReason } from '../helpers/netns.js';
+import { type CellSpec, runCell, runLossCell, topologyFor } from './interop/cell.js';
 import type { FlowKind } from './interop/flows.js';
 import { CONNTRACKD, type Daemon } from './interop/node.js';
 
 const reason = skipReason([CONNTRACKD, 'conntrack']);
+const N = 10_000;
 
 const PAIRS: Array<[Daemon, Daemon]> = [
   ['conntrackd', 'ctsyncd'],
@@ -30,27 +31,14 @@ const cell = (sender: Daemon, receiver: Daemon, kind: FlowKind, n: number): Cell
 });
 
 describe.skipIf(reason !== '')(`interop FT-FW/UDP${skipNote(reason)}`, () => {
-  let topo: Topology;
-
-  beforeAll(() => {
-    topo = new Topology('iu');
-  });
-
-  afterAll(async () => {
-    await cleanup();
-    topo?.removeDir();
-  });
+  const topo = topologyFor('iu');
 
   describe.each(PAIRS)('%s → %s', (sender, receiver) => {
-    const cells: Array<[FlowKind, number]> = [
-      ['tcp4', sender !== receiver ? 10_000 : 2000],
-      ['tcp6', 1000],
-      ['snat', 1000],
-      ['dnat', 1000],
-    ];
-    it.each(cells)('%s flows, N=%i', async (kind, n) => {
+    const kinds: FlowKind[] = ['tcp4', 'tcp6', 'snat', 'dnat'];
+    it.each(kinds)(`%s flows, N=${N}`, async (kind) => {
+      const n = N;
       const c = cell(sender, receiver, kind, n);
-      const t = await runCell(topo, c);
+      const t = await runCell(topo(), c);
       // eslint-disable-next-line no-console
       console.log(`${c.id}: inject ${t.inject.toFixed(3)} s, synced ${t.sync.toFixed(3)} s, commit ${t.commit.toFixed(3)} s`);
       expect(t.sync).toBeGreaterThan(0);
@@ -59,20 +47,11 @@ describe.skipIf(reason !== '')(`interop FT-FW/UDP${skipNote(reason)}`, () => {
 });
 
 describe.skipIf(reason !== '')(`interop FT-FW/UDP with 20 % loss on the sync link${skipNote(reason)}`, () => {
-  let topo: Topology;
-
-  beforeAll(() => {
-    topo = new Topology('il');
-  });
-
-  afterAll(async () => {
-    await cleanup();
-    topo?.removeDir();
-  });
+  const topo = topologyFor('il');
 
   it.each(PAIRS)('%s → %s, N=10000: receiver -e = sender -i after the load', async (sender, receiver) => {
-    const c = { ...cell(sender, receiver, 'tcp4', 10_000), id: `FTFW/UDP 20% loss ${sender}→${receiver} N=10000` };
-    const t = await runLossCell(topo, c);
+    const c = { ...cell(sender, receiver, 'tcp4', N), id: `FTFW/UDP 20% loss ${sender}→${receiver} N=${N}` };
+    const t = await runLossCell(topo(), c);
     // eslint-disable-next-line no-console
     console.log(`${c.id}: ${t.dropped} datagrams dropped, synced ${t.sync.toFixed(3)} s`);
     expect(t.dropped).toBeGreaterThan(0);

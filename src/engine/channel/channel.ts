@@ -6,7 +6,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { BlockList } from 'node:net';
-import type { Socket as DgramSocket } from 'node:dgram';
+import type { BindOptions, Socket as DgramSocket } from 'node:dgram';
+import { loadAddon } from '../kernel/addon.js';
+import { errnoName } from '../kernel/kernel-error.js';
 import { CtsyncError } from '../../common/errors.js';
 import type { L3 } from '../model/conntrack.js';
 import type { LinkConfig } from '../config/types.js';
@@ -34,10 +36,12 @@ export function newCounters(): ChannelCounters {
   return { bytesSent: 0, bytesRecv: 0, packetsSent: 0, packetsRecv: 0, errorSend: 0, errorRecv: 0, spoofed: 0 };
 }
 
-/** Effective socket buffer sizes read back after setting them (the kernel doubles them). */
+/** What the kernel took of a link's socket options: buffer sizes read back (it doubles them), SO_NO_CHECK. */
 export interface SocketBuffers {
   snd?: number;
   rcv?: number;
+  /** `Checksum off` is in force (IPv4 datagram links with the addon). */
+  checksumOff?: boolean;
 }
 
 /** TCP connection state, shown as `server=… client=…` (§4.4). */
@@ -115,21 +119,41 @@ export function peerFilter(family: L3, address: string): BlockList {
 }
 
 /**
- * SO_SNDBUF / SO_RCVBUF: conntrackd uses the *FORCE variants (CAP_NET_ADMIN, past
- * wmem_max/rmem_max, §4.6); Node only offers the capped ones, so a value above the sysctl
- * maximum is clamped by the kernel. The effective (doubled) values are read back.
+ * Binds a datagram link's socket to `address` (`%scope` for IPv6 link-local) and `port`, with
+ * conntrackd's socket options (§4.6): SO_SNDBUFFORCE/SO_RCVBUFFORCE, past net.core.wmem_max/
+ * rmem_max, and SO_NO_CHECK for `Checksum off`. Node can set neither, so with the ctnetlink
+ * addon the socket is made and bound there and dgram wraps it; without the addon (an
+ * unprivileged demo) dgram binds it and sets the capped SO_SNDBUF/SO_RCVBUF. Returns what
+ * the kernel took.
  */
-export function applyDgramBuffers(socket: DgramSocket, link: LinkConfig): SocketBuffers {
-  if (link.sndSocketBuffer !== undefined) socket.setSendBufferSize(link.sndSocketBuffer);
-  if (link.rcvSocketBuffer !== undefined) socket.setRecvBufferSize(link.rcvSocketBuffer);
-  return { snd: socket.getSendBufferSize(), rcv: socket.getRecvBufferSize() };
+export async function bindDgram(socket: DgramSocket, link: LinkConfig, port: number, address: string): Promise<SocketBuffers> {
+  const [addr, scope = ''] = address.split('%') as [string, string?];
+  let addon;
+  try {
+    addon = loadAddon();
+  } catch {
+    addon = undefined;
+  }
+  if (addon === undefined) {
+    await dgramBind(socket, { port, address });
+    if (link.sndSocketBuffer !== undefined) socket.setSendBufferSize(link.sndSocketBuffer);
+    if (link.rcvSocketBuffer !== undefined) socket.setRecvBufferSize(link.rcvSocketBuffer);
+    return { snd: socket.getSendBufferSize(), rcv: socket.getRecvBufferSize() };
+  }
+  const v6 = link.family === 'ipv6';
+  const fd = addon.openDatagram(v6, addr, port, scope, link.sndSocketBuffer ?? 0, link.rcvSocketBuffer ?? 0, !link.checksum);
+  if (fd < 0) throw Object.assign(new Error(`bind ${address}:${port}: ${errnoName(-fd)}`), { code: errnoName(-fd) });
+  await dgramBind(socket, { fd });
+  const taken: SocketBuffers = { snd: socket.getSendBufferSize(), rcv: socket.getRecvBufferSize() };
+  if (!link.checksum && !v6) taken.checksumOff = true;
+  return taken;
 }
 
-export function bindDgram(socket: DgramSocket, port: number, address: string): Promise<void> {
+function dgramBind(socket: DgramSocket, options: BindOptions): Promise<void> {
   return new Promise((resolve, reject) => {
     const fail = (e: Error): void => reject(e);
     socket.once('error', fail);
-    socket.bind({ port, address }, () => {
+    socket.bind(options, () => {
       socket.off('error', fail);
       resolve();
     });

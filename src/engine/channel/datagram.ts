@@ -2,14 +2,14 @@
  * What the UDP and Multicast links share (conntrackd `channel_udp.c` / `channel_mcast.c`):
  * one datagram socket that receives and sends, a source filter on receive (the ctsync
  * addition: what fails it is counted as `spoofed`, never parsed), counters, and the socket
- * buffers read back after setting them. The links differ only in how the socket is bound
+ * options the kernel took. The links differ only in how the socket is bound
  * and which sources they accept.
  */
 import { createSocket } from 'node:dgram';
 import type { RemoteInfo, Socket } from 'node:dgram';
 import type { LinkConfig } from '../config/types.js';
 import type { Channel, SocketBuffers } from './channel.js';
-import { applyDgramBuffers, newCounters, payloadLimitFor, sendDatagram, unscoped } from './channel.js';
+import { newCounters, payloadLimitFor, sendDatagram, unscoped } from './channel.js';
 
 export abstract class DatagramChannel implements Channel {
   readonly payloadLimit: number;
@@ -28,8 +28,8 @@ export abstract class DatagramChannel implements Channel {
     this.payloadLimit = payloadLimitFor(kind, mtu);
   }
 
-  /** Bind the socket (and join a group); throws a ChannelError. */
-  protected abstract bind(socket: Socket): Promise<void>;
+  /** Bind the socket (and join a group) with the link's socket options; throws a ChannelError. */
+  protected abstract bind(socket: Socket): Promise<SocketBuffers>;
 
   /** Whether a datagram from `address` (unscoped) comes from a sync peer. */
   protected abstract accepts(address: string): boolean;
@@ -40,12 +40,11 @@ export abstract class DatagramChannel implements Channel {
     // Receive errors (ICMP reports on some kernels) are counted, never fatal (§4.1).
     socket.on('error', () => this.counters.errorRecv++);
     try {
-      await this.bind(socket);
+      this.buffers = await this.bind(socket);
     } catch (e) {
       socket.close();
       throw e;
     }
-    this.buffers = applyDgramBuffers(socket, this.config);
     this.socket = socket;
   }
 

@@ -16,6 +16,7 @@ import { BlockList } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import type { LinkConfig } from '../config/types.js';
 import { bindDgram, channelError, readMtu, scoped, unscoped } from './channel.js';
+import type { SocketBuffers } from './channel.js';
 import { DatagramChannel } from './datagram.js';
 
 /** Subnets are re-read at most this often, when a datagram fails the test (addresses change). */
@@ -39,10 +40,11 @@ export class McastChannel extends DatagramChannel {
     return this.config.family === 'ipv4' ? this.config.ipv4Interface! : `::%${this.config.interface}`;
   }
 
-  protected async bind(socket: Socket): Promise<void> {
+  protected async bind(socket: Socket): Promise<SocketBuffers> {
     const c = this.config;
+    let buffers: SocketBuffers;
     try {
-      await bindDgram(socket, c.port, this.group);
+      buffers = await bindDgram(socket, c, c.port, this.group);
       socket.addMembership(this.group, this.localInterface);
       socket.setMulticastInterface(this.localInterface);
       socket.setMulticastLoopback(false);
@@ -51,6 +53,7 @@ export class McastChannel extends DatagramChannel {
       throw channelError(c, `multicast ${c.address}:${c.port}`, e);
     }
     this.readSubnets();
+    return buffers;
   }
 
   private readSubnets(): void {

@@ -110,8 +110,9 @@ export class Multichannel implements Transport {
   }
 
   /**
-   * conntrackd forces the sizes (SO_*BUFFORCE); Node's SO_SNDBUF/SO_RCVBUF are capped by
-   * net.core.wmem_max/rmem_max, and TCP sockets take none (§4.6): say so once at start.
+   * What a link's socket did not take of its config, said once at start (§4.6): buffer sizes
+   * capped by net.core.wmem_max/rmem_max (no FORCE without the addon), none on TCP links, and
+   * `Checksum off` where SO_NO_CHECK is not in force (no addon, or IPv6: its UDP needs one).
    */
   private checkBuffers(ch: Channel): void {
     const c = ch.config;
@@ -126,6 +127,7 @@ export class Multichannel implements Transport {
     };
     check('SndSocketBuffer', c.sndSocketBuffer, got.snd, 'net.core.wmem_max');
     check('RcvSocketBuffer', c.rcvSocketBuffer, got.rcv, 'net.core.rmem_max');
+    if (!c.checksum && c.kind !== 'tcp' && !got.checksumOff) this.log.warning(`\`Checksum off' is not in force on \`${c.interface}': checksums stay on`);
   }
 
   send(payload: Buffer): void {
@@ -178,13 +180,6 @@ export class Multichannel implements Transport {
         ...(tcp ? { tcpServerConnected: tcp.server, tcpClientConnected: tcp.client } : {}),
       };
     });
-  }
-
-  /** Refused datagrams/connections of every link: the daemon's NetworkStats.spoofed. */
-  get spoofed(): number {
-    let n = 0;
-    for (const ch of this.channels) n += ch.counters.spoofed;
-    return n;
   }
 
   /** The error queues of TCP links (`-s queue`), config order; empty for datagram links. */

@@ -16,6 +16,7 @@ import type { Socket } from 'node:dgram';
 import type { BlockList } from 'node:net';
 import type { LinkConfig } from '../config/types.js';
 import { bindDgram, channelError, peerFilter, readMtu, scoped } from './channel.js';
+import type { SocketBuffers } from './channel.js';
 import { DatagramChannel } from './datagram.js';
 
 export class UdpChannel extends DatagramChannel {
@@ -27,11 +28,11 @@ export class UdpChannel extends DatagramChannel {
     this.peer = peerFilter(config.family, config.destination);
   }
 
-  protected async bind(socket: Socket): Promise<void> {
+  protected async bind(socket: Socket): Promise<SocketBuffers> {
     const c = this.config;
     const any = c.family === 'ipv6' ? '::' : '0.0.0.0';
     try {
-      await bindDgram(socket, c.port, scoped(c.family, c.address ?? any, c.interface));
+      return await bindDgram(socket, c, c.port, scoped(c.family, c.address ?? any, c.interface));
     } catch (e) {
       throw channelError(c, `bind ${c.address ?? any}:${c.port}`, e);
     }

@@ -99,6 +99,7 @@ class ConfigParser {
 
   // Upstream's global `conf`, zero meaning "default" where init_config says so.
   private hashSize = 0;
+  private hashSizeSeen = false;
   private hashLimit = 0;
   private logFile: false | string = false;
   private syslog: SyslogSetting = false;
@@ -230,6 +231,7 @@ class ConfigParser {
         case 'HashSize':
           this.advance();
           this.hashSize = this.number();
+          this.hashSizeSeen = true;
           return true;
         case 'HashLimit':
           this.advance();
@@ -758,7 +760,7 @@ class ConfigParser {
       config.stats = this.stats;
       this.warnings.push('ctsyncd: the Stats block (statistics mode) is not supported, only the control socket is served');
     }
-    this.notActedOn(config);
+    this.notActedOn();
     return config;
   }
 
@@ -799,16 +801,14 @@ class ConfigParser {
   }
 
   /** Valid clauses that ctsyncd parses but does not act on: said once at start, never silently taken. */
-  private notActedOn(config: EngineConfig): void {
+  private notActedOn(): void {
     const w = this.warnings;
     if (this.helperSeen) w.push('ctsyncd: the Helper block (user-space conntrack helpers) is not supported, ignoring');
     if (this.scheduler) w.push('ctsyncd: the Scheduler clause is not supported (Node.js runs SCHED_OTHER), ignoring');
     if (this.systemd) w.push('ctsyncd: `Systemd on` is not supported (no sd_notify), ignoring');
-    if (this.pollSecs !== undefined) w.push('ctsyncd: `PollSecs` (polling mode) is not supported, listening to events instead');
-    for (const link of config.sync?.links ?? []) {
-      if (!link.checksum && link.kind !== 'tcp') {
-        w.push(`ctsyncd: \`Checksum off\` on ${link.interface || 'a link'} is not supported (SO_NO_CHECK needs native code), checksums stay on`);
-      }
+    if (this.hashSizeSeen) w.push('ctsyncd: `HashSize` has no effect (the caches are hash maps that grow as needed; HashLimit bounds them)');
+    if (this.filter?.from === 'kernelspace') {
+      w.push('ctsyncd: `Filter From Kernelspace` is applied in user space (no BPF filter on the event socket): filtered events are still read, then dropped');
     }
   }
 }

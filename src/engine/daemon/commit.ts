@@ -87,14 +87,15 @@ export class Committer {
       slice = [];
       await yieldToLoop();
     };
-    const now = this.opts.nowSeconds();
     for (const obj of commitOrder(objs)) {
       // never mix the last masters and the first RELATED flows in one batch
       if (!related && obj.data.master !== undefined) {
         related = true;
         if (slice.length) await flush();
       }
-      slice.push(this.entry(obj, now));
+      // the clock is read per entry: messages applied while a slice was in the kernel may
+      // have touched later entries (a lastupdate after a stale `now` reads as "in the future")
+      slice.push(this.entry(obj, this.opts.nowSeconds()));
       if (slice.length >= SLICE) await flush();
     }
     if (slice.length) await flush();
@@ -142,11 +143,10 @@ export class Committer {
     const { table, log } = this.opts;
     let ok = 0;
     let bad = 0;
-    const now = this.opts.nowSeconds();
     for (const obj of [...objs]) {
       if (obj.status === 'dead') continue;
       const exp: Expectation = { ...obj.data };
-      const t = commitTimeout(obj, now, this.opts.commitTimeout);
+      const t = commitTimeout(obj, this.opts.nowSeconds(), this.opts.commitTimeout);
       if (t > 0) exp.timeout = t;
       let errno = await errnoOf(table.createExpectation(exp));
       if (errno === ERRNO.EEXIST) {

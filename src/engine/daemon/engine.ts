@@ -240,7 +240,7 @@ export class SyncEngine extends EventEmitter<EngineEvents> {
    * state. Those events are replicated as usual; the dump itself sends nothing (§3.1).
    */
   async start(): Promise<void> {
-    for (const w of this.config.warnings) this.log.warning(w);
+    // (the config's own warnings are the reader's to log: the daemon logs them once at start)
     if (this.config.sync!.commitTimeout && this.sync.disableExternalCache) {
       this.log.warning(
         "`CommitTimeout' can't be combined with `DisableExternalCache', ignoring this option. Fix your configuration file.",
@@ -392,15 +392,17 @@ export class SyncEngine extends EventEmitter<EngineEvents> {
   snapshot(): EngineStats {
     const cache = (c: { ct: { stats: CacheStats }; exp: { stats: CacheStats } }) => ({ ct: { ...c.ct.stats }, exp: { ...c.exp.stats } });
     const bypass = (b: { ct: BypassStats; exp: BypassStats }) => ({ ct: { ...b.ct }, exp: { ...b.exp } });
+    const links = this.links();
     const out: EngineStats = {
       mode: this.sync.mode,
       traffic: { bytes: BigInt(this.trafficBytes), packets: BigInt(this.trafficPackets) },
-      network: { ...this.mode.network },
+      // the channels refuse strangers before the receive pipeline sees them
+      network: { ...this.mode.network, spoofed: links.reduce((n, l) => n + (l.spoofed ?? 0), 0) },
       sequence: { ...this.mode.sequence },
       runtime: this.runtime(),
       queues: this.mode.queues().map((q) => ({ ...q })),
       rsqueue: this.mode.resendQueue(),
-      links: this.links(),
+      links,
       commitFailed: this.commitFailed,
     };
     if (this.internal !== undefined) out.internal = cache(this.internal);

@@ -61,6 +61,11 @@ export interface CtnetlinkAddon {
     groups: number, reliable: boolean, rcvbuf: number, batch: number, cb: DeliveryFn, netns?: string,
   ) => NativeEventReader;
   layout: RecordLayout;
+  /**
+   * A bound UDP socket for a sync link (native/src/dgram.cc): SO_SNDBUFFORCE/SO_RCVBUFFORCE
+   * (0: leave), SO_NO_CHECK when `noChecksum`. The descriptor, or -errno.
+   */
+  openDatagram(ipv6: boolean, address: string, port: number, scopeDevice: string, sndbuf: number, rcvbuf: number, noChecksum: boolean): number;
 }
 
 const ADDON_PATH = fileURLToPath(new URL('../../../build/Release/ctnetlink.node', import.meta.url));

@@ -44,6 +44,8 @@ export class FtfwSync extends SyncBase {
   private sayHelloBack = false;
   /** The peer's current session began with a HELLO we have handled (see continuesSession). */
   private peerSession = false;
+  /** A peer's new session has not acknowledged anything yet (see rsResendBefore). */
+  private peerRestarted = false;
 
   constructor(
     ctx: SyncContext,
@@ -83,7 +85,8 @@ export class FtfwSync extends SyncBase {
         this.window = W - 1;
         this.ackFrom = h.seq;
       }
-      this.rsClear();
+      this.rsDropControls();
+      this.peerRestarted = true;
       ret = this.accept(h);
     } else {
       if (hello) this.sayHelloBack = true;
@@ -164,6 +167,10 @@ export class FtfwSync extends SyncBase {
     if (isData(h.type, h.flags)) return MsgResult.DATA;
     if (isCtl(h.type, h.flags, NET_F.ACK)) {
       if (before(h.to, h.from)) return MsgResult.BAD;
+      if (this.peerRestarted) {
+        this.peerRestarted = false;
+        this.rsResendBefore(h.from);
+      }
       this.rsAck(h.from, h.to);
       return MsgResult.CTL;
     }
@@ -195,7 +202,8 @@ export class FtfwSync extends SyncBase {
 
   protected xmit(node: TxNode): void {
     if (node instanceof ControlNode) {
-      node.flags |= this.helloBits();
+      // a resent ACK/NACK says HELLO only if we still do now
+      node.flags = (node.flags & ~(NET_F.HELLO | NET_F.HELLO_BACK)) | this.helloBits();
       const ranged = (node.flags & (NET_F.ACK | NET_F.NACK | NET_F.RESYNC)) !== 0;
       node.seq = this.sendControl(node.flags, node.from, node.to, !ranged);
       if (ranged) this.rsAdd(node); // ACK/NACK/RESYNC are acknowledged (and resent) like data
@@ -254,6 +262,31 @@ export class FtfwSync extends SyncBase {
     for (const n of this.rs) {
       if (before(n.seq, from)) continue;
       if (before(to, n.seq)) break;
+      this.rsDelete(n);
+      this.txAdd(n);
+    }
+  }
+
+  /** The ACK/NACK/RESYNC messages waiting for a peer's ACK: their seqs meant something to its previous run. */
+  private rsDropControls(): void {
+    for (const n of this.rs) {
+      if (!(n instanceof ControlNode)) continue;
+      this.rsDelete(n);
+      this.drop(n);
+    }
+  }
+
+  /**
+   * The first ACK of a peer's new session, ACK(from, …): `from` is the first of our seqs it
+   * took in. conntrackd drops its whole resend queue at the peer's HELLO; ctsyncd sends what
+   * came before `from` again (the peer never saw it: lost, or sent to its previous run; the
+   * control messages of that run are gone already, see rsDropControls). With both nodes
+   * starting together, the peer's first HELLO often arrives after our first data and NACKs,
+   * and what of them was lost would otherwise be gone for good.
+   */
+  private rsResendBefore(from: number): void {
+    for (const n of this.rs) {
+      if (!before(n.seq, from)) break;
       this.rsDelete(n);
       this.txAdd(n);
     }

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -11,6 +11,7 @@ import { ErrorQueue } from '../../../src/engine/channel/error-queue.js';
 import { SysfsLinkMonitor, linkStatus } from '../../../src/engine/channel/link-monitor.js';
 import { TcpChannel } from '../../../src/engine/channel/tcp.js';
 import { UdpChannel } from '../../../src/engine/channel/udp.js';
+import { addonAvailable } from '../../../src/engine/kernel/addon.js';
 
 const sysfs = mkdtempSync(join(tmpdir(), 'ctsync-sysfs-'));
 afterAll(() => rmSync(sysfs, { recursive: true, force: true }));
@@ -151,6 +152,37 @@ describe('TcpChannel on loopback', () => {
       ch.close();
       for (const s of accepted) s.destroy();
       peer.close();
+    }
+  });
+});
+
+const optionsSkip = process.getuid?.() !== 0 ? 'needs root (CAP_NET_ADMIN for SO_*BUFFORCE)' : !addonAvailable() ? 'the ctnetlink addon is not built' : '';
+
+describe.skipIf(optionsSkip !== '')(`datagram socket options, as conntrackd sets them (§4.6)${optionsSkip ? ` (skipped: ${optionsSkip})` : ''}`, () => {
+  it('SndSocketBuffer/RcvSocketBuffer are forced past wmem_max/rmem_max and `Checksum off` is in force; the link still works', async () => {
+    const cap = Math.max(Number(readFileSync('/proc/sys/net/core/wmem_max', 'utf8')), Number(readFileSync('/proc/sys/net/core/rmem_max', 'utf8')));
+    const wanted = 2 * cap;
+    const port = 31000 + (process.pid % 1000);
+    const link = (local: string, peer: string): LinkConfig => ({
+      kind: 'udp', isDefault: false, family: 'ipv4', address: local, destination: peer, port, interface: 'lo', checksum: false,
+      errorQueueLength: 4, sndSocketBuffer: wanted, rcvSocketBuffer: wanted,
+    });
+    const a = new UdpChannel(link('127.0.0.1', '127.0.0.2'));
+    const b = new UdpChannel(link('127.0.0.2', '127.0.0.1'));
+    await a.open();
+    await b.open();
+    try {
+      // the kernel doubles what it is given
+      expect(a.socketBuffers()).toEqual({ snd: 2 * wanted, rcv: 2 * wanted, checksumOff: true });
+      const got: string[] = [];
+      b.onReceive = (p) => got.push(String(p));
+      a.send(Buffer.from('over a wrapped socket'));
+      for (let i = 0; i < 200 && got.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(got).toEqual(['over a wrapped socket']);
+      expect(a.counters.packetsSent).toBe(1);
+    } finally {
+      a.close();
+      b.close();
     }
   });
 });

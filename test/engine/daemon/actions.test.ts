@@ -262,8 +262,10 @@ describe('kernel-side actions', () => {
     await settle(sched, 3000, 250);
     expect(keysOf(b.engine.external!.ct.values())).toEqual(await kernelKeys(a.tool));
     expect(seen).toEqual([{ inSync: true, stale: false }]);
-    await new Promise((r) => setTimeout(r, 20));
-    expect(await readFile(join(dir, 'vrrp-ready'), 'utf8')).toBe('0\n');
+    // the file is written asynchronously: wait for it (bounded), however loaded the machine
+    const ready = () => readFile(join(dir, 'vrrp-ready'), 'utf8');
+    for (let i = 0; i < 100 && (await ready()) !== '0\n'; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(await ready()).toBe('0\n');
     tracker.stop();
     await rm(dir, { recursive: true });
   });

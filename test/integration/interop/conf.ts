@@ -20,6 +20,15 @@ export interface NodeConf {
   peer: string;
   iface: string;
   expectationSync?: boolean;
+  /** Redundant links after the first (UDP/TCP), config order; the first is then `Default`. */
+  extraLinks?: LinkAddresses[];
+}
+
+/** One dedicated link: this node's and the peer's address on it, and its device. */
+export interface LinkAddresses {
+  local: string;
+  peer: string;
+  iface: string;
 }
 
 export const SYNC_PORT = 3780;
@@ -54,7 +63,10 @@ function linkBlock(c: NodeConf): string {
   if (c.transport === 'Multicast') {
     return `Multicast {\n\t\tIPv4_address ${MCAST_GROUP}\n\t\tGroup ${SYNC_PORT}\n\t\tIPv4_interface ${c.local}\n\t\tInterface ${c.iface}\n${buffers}\n\t}`;
   }
-  return `${c.transport} {\n\t\tIPv4_address ${c.local}\n\t\tIPv4_Destination_Address ${c.peer}\n\t\tPort ${SYNC_PORT}\n\t\tInterface ${c.iface}\n${buffers}\n\t}`;
+  const extra = c.extraLinks ?? [];
+  const block = (l: LinkAddresses, dflt: boolean) =>
+    `${c.transport}${dflt ? ' Default' : ''} {\n\t\tIPv4_address ${l.local}\n\t\tIPv4_Destination_Address ${l.peer}\n\t\tPort ${SYNC_PORT}\n\t\tInterface ${l.iface}\n${buffers}\n\t}`;
+  return [block(c, extra.length > 0), ...extra.map((l) => block(l, false))].join('\n\t');
 }
 
 /** Write `<dir>/<name>.conf` and return the node's paths. */

@@ -15,6 +15,9 @@ import { nsExec } from './node.js';
 
 export type FlowKind = 'tcp4' | 'tcp6' | 'snat' | 'dnat';
 
+/** The timeout (s) every flow is created with. */
+export const FLOW_TIMEOUT_S = 3600;
+
 const CHUNK = 2000;
 const PAUSE_MS = 100;
 
@@ -44,7 +47,7 @@ export function firstGroup(kind: FlowKind): string {
 /** One `conntrack -R` line creating flow i of a kind. */
 function flowLine(kind: FlowKind, i: number): string {
   const src = flowSource(kind, i);
-  const tcp = '--state ESTABLISHED -t 3600 -u SEEN_REPLY,ASSURED';
+  const tcp = `--state ESTABLISHED -t ${FLOW_TIMEOUT_S} -u SEEN_REPLY,ASSURED`;
   switch (kind) {
     case 'tcp4':
       return `-I -p tcp -s ${src} -d 10.0.2.10 --sport 1024 --dport 80 ${tcp}`;
@@ -53,7 +56,7 @@ function flowLine(kind: FlowKind, i: number): string {
     case 'snat':
       return `-I -p tcp -s ${src} -d 10.0.2.10 --sport 1024 --dport 80 ${tcp} --src-nat 192.0.2.1:${20000 + i}`;
     case 'dnat':
-      return `-I -p udp -s ${src} -d 10.0.2.10 --sport 1024 --dport 53 -t 3600 --dst-nat 10.0.3.10:5353`;
+      return `-I -p udp -s ${src} -d 10.0.2.10 --sport 1024 --dport 53 -t ${FLOW_TIMEOUT_S} --dst-nat 10.0.3.10:5353`;
   }
 }
 
