@@ -1,17 +1,17 @@
 /**
- * `ctsync vrrp-hook` against the real conntrackd 1.4.7 (the engine's control protocol is
- * conntrackd's, shared/spec/conntrackd.md §5): two namespaces with FTFW over UDP on a veth
- * pair; the hook runs as keepalived runs it, as a program inside fw2's namespace.
+ * `ctsync vrrp-hook` against each engine, the real conntrackd 1.4.7 and ctsyncd (the control
+ * protocol is conntrackd's, shared/spec/conntrackd.md §5): two namespaces with FTFW over UDP
+ * on a veth pair; the hook runs as keepalived runs it, as a program inside fw2's namespace.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanup, Netns, skipNote, skipReason, veth, waitFor } from '../helpers/netns.js';
 import { STALE_LOCK_WARNING } from '../../src/engine/service.js';
-import { CTSYNC } from '../helpers/programs.js';
+import { CTSYNC, DAEMON_ARGV, DAEMONS } from '../helpers/programs.js';
 
 const reason = skipReason(['conntrackd', 'conntrack', 'nft', 'logger', 'python3']);
 
@@ -50,7 +50,7 @@ General {
 `;
 }
 
-describe.skipIf(reason !== '')(`vrrp-hook with a real conntrackd${skipNote(reason)}`, () => {
+describe.skipIf(reason !== '').each(DAEMONS)(`vrrp-hook with a real %s${skipNote(reason)}`, (daemon) => {
   let dir: string;
   let fw1: Netns;
   let fw2: Netns;
@@ -58,10 +58,11 @@ describe.skipIf(reason !== '')(`vrrp-hook with a real conntrackd${skipNote(reaso
   const syslog: string[] = [];
   const conf = (n: string) => join(dir, `${n}.conf`);
 
-  const ctd = (n: Netns, node: string, ...args: string[]) => n.try('conntrackd', ['-C', conf(node), ...args]);
+  const engineCmd = DAEMON_ARGV[daemon];
+  const ctd = (n: Netns, node: string, ...args: string[]) => n.try(engineCmd[0]!, [...engineCmd.slice(1), '-C', conf(node), ...args]);
   const alive = (n: Netns, node: string) => ctd(n, node, '-s').status === 0;
   const start = async (n: Netns, node: string) => {
-    n.run('conntrackd', ['-C', conf(node), '-d']);
+    n.run(engineCmd[0]!, [...engineCmd.slice(1), '-C', conf(node), '-d']);
     expect(await waitFor(() => alive(n, node), 5000)).toBe(true);
   };
   const hook = (env: Record<string, string>, ...args: string[]) =>
@@ -70,7 +71,7 @@ describe.skipIf(reason !== '')(`vrrp-hook with a real conntrackd${skipNote(reaso
       `CTSYNC_FAILOVER_STATE_FILE=${join(dir, 'failover-state')}`,
       `CTSYNC_LOCK_DIR=${join(dir, 'run')}`,
       `CTSYNC_SYSLOG_SOCKET=${join(dir, 'log.sock')}`,
-      'CTSYNC_ENGINE_CMD=conntrackd',
+      `CTSYNC_ENGINE_CMD=${engineCmd.join(' ')}`,
       ...Object.entries(env).map(([k, v]) => `${k}=${v}`),
       ...CTSYNC,
       'vrrp-hook',
@@ -143,8 +144,12 @@ describe.skipIf(reason !== '')(`vrrp-hook with a real conntrackd${skipNote(reaso
   });
 
   it('backup with the engine dead: removes the stale lock, starts it, purges timers and asks for a resync', async () => {
-    const pid = Number(fw2.run('sh', ['-c', `pgrep -f -x 'conntrackd -C ${conf('fw2')} -d'`]).trim());
-    process.kill(pid, 'SIGKILL'); // a crash: lock file and socket stay behind
+    // the daemon: the process in fw2 running on fw2's config (ctsyncd's -d child drops the -d)
+    const cmdline = (pid: number) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    const pids = spawnSync('ip', ['netns', 'pids', fw2.name], { encoding: 'utf8' }).stdout.split(/\s+/).filter(Boolean).map(Number)
+      .filter((p) => cmdline(p).includes(conf('fw2')));
+    expect(pids).toHaveLength(1);
+    process.kill(pids[0]!, 'SIGKILL'); // a crash: lock file and socket stay behind
     await waitFor(() => !alive(fw2, 'fw2'), 2000);
     expect(existsSync(join(dir, 'fw2.lock'))).toBe(true);
     syslog.length = 0;
