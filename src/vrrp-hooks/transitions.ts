@@ -121,6 +121,7 @@ export async function runTransition(state: HookState, group: string, deps: Trans
   deps.log(`${host} transitioning to ${state} state for ${vrrpGroup}`);
 
   const steps: StepResult[] = [];
+  const started = performance.now();
   for (const s of TRANSITIONS[state]) {
     if (s.do !== 'request' && !deps.guard) continue;
     const t0 = performance.now();
@@ -132,5 +133,8 @@ export async function runTransition(state: HookState, group: string, deps: Trans
       steps.push({ step: stepName(s), ok: false, ms: performance.now() - t0, error: (e as Error).message });
     }
   }
+  // How long the fail-over took, step by step: the figure an operator asks for after one.
+  const took = steps.map((s) => `${s.step} ${Math.round(s.ms)}${s.ok ? '' : ' failed'}`).join(', ');
+  deps.log(`${state} transition for ${vrrpGroup} done in ${Math.round(performance.now() - started)} ms (${took} ms)`);
   return { state, stateLine, steps };
 }

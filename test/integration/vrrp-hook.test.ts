@@ -3,7 +3,7 @@
  * protocol is conntrackd's, shared/spec/conntrackd.md §5): two namespaces with FTFW over UDP
  * on a veth pair; the hook runs as keepalived runs it, as a program inside fw2's namespace.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanup, Netns, skipNote, skipReason, veth, waitFor } from '../helpers/netns.js';
 import { STALE_LOCK_WARNING } from '../../src/engine/service.js';
 import { CTSYNC, DAEMON_ARGV, DAEMONS } from '../helpers/programs.js';
+import { SyslogSink } from '../helpers/syslog-sink.js';
 
 const reason = skipReason(['conntrackd', 'conntrack', 'nft', 'logger', 'python3']);
 
@@ -54,8 +55,7 @@ describe.skipIf(reason !== '').each(DAEMONS)(`vrrp-hook with a real %s${skipNote
   let dir: string;
   let fw1: Netns;
   let fw2: Netns;
-  let syslogd: ChildProcess;
-  const syslog: string[] = [];
+  let syslog: SyslogSink;
   const conf = (n: string) => join(dir, `${n}.conf`);
 
   const engineCmd = DAEMON_ARGV[daemon];
@@ -82,20 +82,7 @@ describe.skipIf(reason !== '').each(DAEMONS)(`vrrp-hook with a real %s${skipNote
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'ctsync-vrrp-hook-'));
     // A syslog socket of our own: the hook's lines are checked as a syslog daemon gets them.
-    syslogd = spawn('python3', ['-u', '-c', [
-      'import socket,sys',
-      's=socket.socket(socket.AF_UNIX,socket.SOCK_DGRAM)',
-      `s.bind(${JSON.stringify(join(dir, 'log.sock'))})`,
-      'print("ready")',
-      'while True: print(s.recv(65536).decode(errors="replace"))',
-    ].join('\n')], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let partial = '';
-    syslogd.stdout!.on('data', (c: Buffer) => {
-      const lines = (partial + c.toString()).split('\n');
-      partial = lines.pop()!;
-      syslog.push(...lines.filter(Boolean));
-    });
-    await waitFor(() => syslog.includes('ready'), 5000);
+    syslog = await SyslogSink.open(join(dir, 'log.sock'));
     fw1 = new Netns('hk1');
     fw2 = new Netns('hk2');
     veth(fw1, 'sync0', fw2, 'sync0');
@@ -108,7 +95,7 @@ describe.skipIf(reason !== '').each(DAEMONS)(`vrrp-hook with a real %s${skipNote
   });
 
   afterAll(async () => {
-    syslogd?.kill();
+    syslog?.close();
     await cleanup();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
@@ -133,8 +120,8 @@ describe.skipIf(reason !== '').each(DAEMONS)(`vrrp-hook with a real %s${skipNote
 
     expect(await readFile(join(dir, 'failover-state'), 'utf8')).toMatch(/^MASTER at \w{3} \d{2} \w{3} \d{4} \d{2}:\d{2}:\d{2} [AP]M \S+\n$/);
     expect(fw2.run('nft', ['list', 'tables'])).not.toContain('ctsync_guard');
-    expect(await waitFor(() => syslog.some((l) => /conntrack-tools: \S+ transitioning to MASTER state for VRRP sync-group \[G1\]/.test(l)), 2000)).toBe(true);
-    expect(syslog.find((l) => l.includes('transitioning to MASTER'))).toMatch(/^<29>/); // daemon.notice
+    expect(await waitFor(() => syslog.texts().some((l) => /conntrack-tools: \S+ transitioning to MASTER state for VRRP sync-group \[G1\]/.test(l)), 2000)).toBe(true);
+    expect(syslog.texts().find((l) => l.includes('transitioning to MASTER'))).toMatch(/^<29>/); // daemon.notice
   });
 
   it('the same transition reported again (notify after D-Bus) is a no-op', async () => {
@@ -152,7 +139,7 @@ describe.skipIf(reason !== '').each(DAEMONS)(`vrrp-hook with a real %s${skipNote
     process.kill(pids[0]!, 'SIGKILL'); // a crash: lock file and socket stay behind
     await waitFor(() => !alive(fw2, 'fw2'), 2000);
     expect(existsSync(join(dir, 'fw2.lock'))).toBe(true);
-    syslog.length = 0;
+    syslog.lines.length = 0;
 
     const r = hook({}, 'backup', 'G1');
     expect(r.status).toBe(0);
@@ -161,8 +148,8 @@ describe.skipIf(reason !== '').each(DAEMONS)(`vrrp-hook with a real %s${skipNote
     const tail = lines.slice(lines.findLastIndex((l) => l.includes('initialization completed')));
     expect(tail.some((l) => l.includes('flushing conntrack table in 60 secs'))).toBe(true);
     expect(tail.some((l) => l.includes('resync requested'))).toBe(true);
-    await waitFor(() => syslog.some((l) => l.includes('transitioning to BACKUP')), 2000);
-    const warned = STALE_LOCK_WARNING.map((w) => syslog.findIndex((l) => l.endsWith(`conntrack-tools: ${w}`)));
+    await waitFor(() => syslog.texts().some((l) => l.includes('transitioning to BACKUP')), 2000);
+    const warned = STALE_LOCK_WARNING.map((w) => syslog.texts().findIndex((l) => l.endsWith(`conntrack-tools: ${w}`)));
     expect(warned.every((i) => i >= 0)).toBe(true);
     expect(await readFile(join(dir, 'failover-state'), 'utf8')).toMatch(/^BACKUP at /);
   });

@@ -71,6 +71,10 @@ describe('runTransition', () => {
     expect(f.lines).toContain('ERROR: failed to invoke conntrackd -c');
     expect(f.lines).toContain('ERROR: failed to invoke conntrackd -B');
     expect(r.steps.filter((s) => !s.ok).map((s) => s.step)).toEqual(['-c', '-B']);
+    // the last line times every step
+    expect(f.lines.at(-1)).toMatch(
+      /^MASTER transition for VRRP sync-group \[G1\] done in \d+ ms \(guard-up \d+, -c \d+ failed, guard-down \d+, -f \d+, -R \d+, -B \d+ failed ms\)$/,
+    );
   });
 
   it('MASTER and FAULT refuse when the engine is down, without touching the state file', async () => {

@@ -24,6 +24,8 @@ export interface DaemonOptions {
 
 /** Marks the re-executed child of `-d` (Node cannot fork: the daemon is a detached copy). */
 const DAEMON_CHILD = 'CTSYNCD_DAEMON_CHILD';
+/** How long `-d` waits for the daemon's control socket. */
+const DAEMON_START_MS = 30_000;
 
 /** keepalived's track_file (./track-file.ts). */
 function readinessTracker(env: NodeJS.ProcessEnv): ReadinessTracker | undefined {
@@ -51,10 +53,11 @@ async function daemonize(config: EngineConfig): Promise<number> {
     env: { ...process.env, [DAEMON_CHILD]: '1' },
   });
   child.unref();
-  for (let i = 0; i < 100; i++) {
+  // Bounded, but generous: the start-up dump of a large kernel table (100k entries) on a busy
+  // machine takes seconds before the socket listens.
+  for (const deadline = Date.now() + DAEMON_START_MS; Date.now() < deadline; await sleep(50)) {
     if (existsSync(config.general.unixPath) && child.exitCode === null) return 0;
     if (child.exitCode !== null) return 1;
-    await sleep(50);
   }
   return 1;
 }
