@@ -21,18 +21,18 @@
  * (its Helper block emptied: this kernel has no nfnetlink_cthelper, README "Known limit"),
  * driven by conntrack-tools' primary-backup sequence from keepalived's notify lines.
  *
- * Every fail-over is timed from the fault: the new master's sync-group MASTER on its D-Bus, the
- * end of its commit (from the transition's syslog line), and its kernel table holding the N
- * background flows plus the M connections (read from /proc/<pid>/net/stat/nf_conntrack every
- * 5 ms, no process per poll). tcpdump on the client and the server counts RST segments.
+ * Every fail-over is timed from the fault: the new master's sync-group MASTER on its D-Bus (both
+ * instances' VrrpStatusChange(2), as its dbus-monitor timed them), the end of its commit (from
+ * the transition's syslog line), and its kernel table holding the N background flows plus the
+ * M connections (read from /proc/<pid>/net/stat/nf_conntrack every 5 ms, no process per poll).
+ * tcpdump on the client and the server counts RST segments.
  */
-import type { ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync, type ChildProcess } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { KeepalivedWatcher } from '../../src/vrrp-hooks/keepalived-dbus.js';
-import type { GroupState } from '../../src/vrrp-hooks/group-state.js';
+import { deriveGroupState, instanceStateFromNumber, type GroupState, type InstanceState } from '../../src/vrrp-hooks/group-state.js';
 import { injectFlows } from '../integration/interop/flows.js';
 import { parseCacheCounts } from '../integration/interop/node.js';
 import { Netns, veth, waitFor } from './netns.js';
@@ -49,6 +49,8 @@ const SERVER = '10.0.2.10';
 const PORT = 8080;
 const GROUP = 'G1';
 const MEMBERS = ['LAN', 'WAN'];
+/** Their D-Bus objects (interface/vrid/family). */
+const INSTANCE_PATHS = ['/org/keepalived/Vrrp1/Instance/lan0/61/IPv4', '/org/keepalived/Vrrp1/Instance/wan0/62/IPv4'];
 const FLOWS_PROGRAM = join(ROOT, 'test/helpers/tcp-flows.mjs');
 const CONF = '/run/conntrackd/conntrackd.conf';
 /** The reference conntrackd runs on the rendered file minus its Helper block. */
@@ -128,6 +130,13 @@ export class Firewall {
   syslog!: SyslogSink;
   /** keepalived's console log (all runs). */
   keepalivedLog = '';
+  /** Every VrrpStatusChange on this box's bus, timed by dbus-monitor (a process of its own). */
+  readonly signals: { at: number; path: string; state: number }[] = [];
+  /**
+   * The sync-group's state after each change, derived from those signals as the watcher does
+   * (nothing here asks keepalived for a property: see src/vrrp-hooks/keepalived-dbus.ts).
+   */
+  readonly groups: { state: GroupState; at: number }[] = [];
   private keepalived: ChildProcess | undefined;
 
   constructor(
@@ -210,6 +219,7 @@ export class Firewall {
     this.ns.run('mkdir', ['-p', '/run/dbus']);
     this.ns.spawn('dbus-daemon', ['--system', '--nofork']);
     if (!(await waitFor(() => existsSync(this.ns.path('/run/dbus/system_bus_socket')), 5000))) throw new Error(`${this.name}: no system bus`);
+    this.monitorSignals();
     const config = join(this.lab.dir, this.name, 'config.set');
     writeFileSync(config, setLines(this.name));
     for (const args of [['load', config], ['commit']]) {
@@ -229,6 +239,35 @@ export class Firewall {
     const argv = DAEMON_ARGV[this.engine];
     this.ns.run('env', [...this.env(), ...argv, '-C', this.engine === 'ctsyncd' ? CONF : REFERENCE_CONF, '-d']);
     return this.engineUp();
+  }
+
+  /** `signal time=<s> … path=<p>; …member=VrrpStatusChange` then `uint32 <state>`. */
+  private monitorSignals(): void {
+    const mon = this.ns.spawn('dbus-monitor', ['--system', "type='signal',interface='org.keepalived.Vrrp1.Instance',member='VrrpStatusChange'"]);
+    let partial = '';
+    let pending: { at: number; path: string } | undefined;
+    const instances = new Map<string, InstanceState>();
+    mon.stdout!.on('data', (d: Buffer) => {
+      const lines = (partial + d.toString()).split('\n');
+      partial = lines.pop()!;
+      for (const line of lines) {
+        const head = /^signal time=([\d.]+) .* path=([^;]+);.*member=VrrpStatusChange/.exec(line);
+        if (head) pending = { at: Number(head[1]) * 1000, path: head[2]! };
+        const body = /^\s+uint32 (\d+)/.exec(line);
+        if (body && pending) {
+          this.signals.push({ ...pending, state: Number(body[1]) });
+          instances.set(pending.path, instanceStateFromNumber(Number(body[1])));
+          const group = deriveGroupState(INSTANCE_PATHS, instances);
+          if (group !== this.groups.at(-1)?.state) this.groups.push({ state: group, at: pending.at });
+          pending = undefined;
+        }
+      }
+    });
+  }
+
+  /** When the sync-group turned MASTER (both instances signalled 2) since `since`, if so. */
+  groupMasterAt(since: number): number | undefined {
+    return this.groups.find((g) => g.at >= since && g.state === 'MASTER')?.at;
   }
 
   /** keepalived on the rendered file; `notify: false` runs it on a copy without the notify lines. */
@@ -259,6 +298,35 @@ export class Firewall {
     return pid > 0 && existsSync(`/proc/${pid}`) ? pid : undefined;
   }
 
+  /** The engine daemon's pid (the process in this box running on its config), if it runs. */
+  enginePid(): number | undefined {
+    const conf = this.engine === 'ctsyncd' ? CONF : REFERENCE_CONF;
+    for (const pid of spawnSync('ip', ['netns', 'pids', this.ns.name], { encoding: 'utf8' }).stdout.split(/\s+/).filter(Boolean).map(Number)) {
+      try {
+        const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+        if (argv.includes(conf) && argv.every((a) => !a.startsWith('-') || a === '-C' || a === '-d')) return pid;
+      } catch {
+        /* exited meanwhile */
+      }
+    }
+    return undefined;
+  }
+
+  /** On-CPU seconds of the engine daemon so far, all its threads (schedstat, ns resolution). */
+  engineCpu(): number {
+    const pid = this.enginePid();
+    if (pid === undefined) return Number.NaN;
+    let ns = 0;
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+      } catch {
+        /* thread gone */
+      }
+    }
+    return ns / 1e9;
+  }
+
   /** The engine answers `-s` (bounded wait). */
   engineUp(): Promise<boolean> {
     return waitFor(() => this.client('-s').status === 0, 10_000);
@@ -276,6 +344,8 @@ export interface FailoverTiming {
   toFullMs: number;
   /** The commit alone, as the transition timed it. */
   commitMs: number;
+  /** On-CPU seconds of the new master's engine from the fault to its full kernel table. */
+  engineCpuS: number;
 }
 
 export interface FlowCheck {
@@ -316,9 +386,6 @@ export class FailoverLab {
   readonly client: Netns;
   readonly server: Netns;
   readonly sw: Netns;
-  /** Sync-group state changes of each firewall, from its own bus. */
-  readonly groups: Record<NodeName, { state: GroupState; at: number }[]> = { fw1: [], fw2: [] };
-  private readonly observers: KeepalivedWatcher[] = [];
   private flows: ChildProcess | undefined;
   private replies: ClientReply[] = [];
   private readonly rst = { client: 0, server: 0 };
@@ -378,7 +445,6 @@ export class FailoverLab {
     writeFileSync(join(this.dir, 'primary-backup.sh'), PRIMARY_BACKUP, { mode: 0o755 });
     await this.fw1.setUp();
     await this.fw2.setUp();
-    for (const fw of [this.fw1, this.fw2]) this.observe(fw);
 
     // fw1 first: once it holds the VIPs, fw2 can only come up as BACKUP
     this.fw1.startKeepalived();
@@ -405,18 +471,11 @@ export class FailoverLab {
 
   /** The last sync-group state a node's bus showed. */
   last(node: NodeName): GroupState | undefined {
-    return this.groups[node].at(-1)?.state;
+    return (node === 'fw1' ? this.fw1 : this.fw2).groups.at(-1)?.state;
   }
 
-  private observe(fw: Firewall): void {
-    const w = new KeepalivedWatcher({ members: MEMBERS, busAddress: `unix:path=${fw.ns.path('/run/dbus/system_bus_socket')}`, pollMs: 1000 });
-    w.on('group', (state) => this.groups[fw.name].push({ state, at: Date.now() }));
-    w.start();
-    this.observers.push(w);
-  }
-
-  private async until(check: () => boolean, ms: number, what: string, stepMs = 50): Promise<void> {
-    if (!(await waitFor(check, ms, stepMs))) throw new Error(`fail-over lab: timed out waiting until ${what}`);
+  private async until(check: () => boolean, ms: number, what: string, stepMs = 50, detail?: () => string): Promise<void> {
+    if (!(await waitFor(check, ms, stepMs))) throw new Error(`fail-over lab: timed out waiting until ${what}${detail ? `\n${detail()}` : ''}`);
   }
 
   private async startRstCapture(): Promise<void> {
@@ -492,24 +551,27 @@ export class FailoverLab {
    */
   async failover(fault: FaultKind): Promise<FailoverTiming> {
     await this.resetStalls();
-    const base = this.groups.fw2.length;
+    const cpu0 = this.fw2.engineCpu();
     const t0 = Date.now();
     if (fault === 'graceful') void this.fw1.stopKeepalived();
     else this.links(this.fw1, false);
     let full = 0;
+    let cpu1 = Number.NaN;
     const poll = setInterval(() => {
-      if (!full && this.fw2.kernelCount() >= this.expected) full = Date.now();
+      if (full || this.fw2.kernelCount() < this.expected) return;
+      full = Date.now();
+      cpu1 = this.fw2.engineCpu();
     }, 5);
     try {
-      await this.until(() => this.groups.fw2.slice(base).some((g) => g.state === 'MASTER'), 20_000, 'fw2 is MASTER on D-Bus', 10);
+      await this.until(() => this.fw2.groupMasterAt(t0) !== undefined, 20_000, 'fw2 is MASTER on D-Bus', 10);
       await this.until(() => full > 0, 30_000, `fw2's kernel holds ${this.expected}`, 10);
       await this.until(() => this.settled('fw2', 'MASTER', t0), 30_000, "fw2's MASTER transition is done");
     } finally {
       clearInterval(poll);
     }
-    const master = this.groups.fw2.slice(base).find((g) => g.state === 'MASTER')!.at;
+    const master = this.fw2.groupMasterAt(t0)!;
     const commit = this.commitDone('fw2', t0);
-    return { fault, toMasterMs: master - t0, toCommitDoneMs: commit.at - t0, toFullMs: full - t0, commitMs: commit.ms };
+    return { fault, toMasterMs: master - t0, toCommitDoneMs: commit.at - t0, toFullMs: full - t0, commitMs: commit.ms, engineCpuS: cpu1 - cpu0 };
   }
 
   /** When the node's commit of this transition returned, and how long it took. */
@@ -536,15 +598,17 @@ export class FailoverLab {
     await fw.stopKeepalived();
     fw.startKeepalived(opts);
     const handled = this.engine === 'ctsyncd' ? /BACKUP (transition for VRRP sync-group \S+ done|for VRRP sync-group \S+ already handled)/ : /primary-backup: backup done/;
-    await this.until(() => this.groups[fw.name].some((g) => g.at >= t0 && g.state === 'BACKUP') && fw.logged(handled, t0).length > 0, 30_000, `${fw.name} is BACKUP again`);
+    await this.until(() => fw.groups.some((g) => g.at >= t0 && g.state === 'BACKUP') && fw.logged(handled, t0).length > 0, 30_000, `${fw.name} is BACKUP again`);
   }
 
   /** Bring fw1 back (keepalived started again, or its ports up) and wait until it is MASTER again. */
   async failBack(fault: FaultKind, opts: { notify: boolean } = { notify: true }): Promise<number> {
+    await this.resetStalls();
     const t0 = Date.now();
     if (fault === 'graceful') this.fw1.startKeepalived(opts);
     else this.links(this.fw1, true);
-    await this.until(() => this.fw1.vips() === 2 && this.fw2.vips() === 0, 60_000, 'fw1 holds the VIPs again');
+    await this.until(() => this.fw1.vips() === 2 && this.fw2.vips() === 0, 60_000, 'fw1 holds the VIPs again', 50, () =>
+      `VIPs fw1 ${this.fw1.vips()} fw2 ${this.fw2.vips()}\n--- fw1 keepalived:\n${this.fw1.keepalivedLog.split('\n').slice(-25).join('\n')}\n--- fw1 syslog:\n${this.fw1.syslog.texts().slice(-15).join('\n')}`);
     await this.until(() => this.settled('fw1', 'MASTER', t0), 30_000, "fw1's MASTER transition is done");
     return Date.now() - t0;
   }
@@ -554,7 +618,7 @@ export class FailoverLab {
    * before every run): its kernel table emptied, its external cache full again.
    */
   async resetBackup(): Promise<void> {
-    const lastMaster = this.groups.fw2.findLast((g) => g.state === 'MASTER')?.at ?? 0;
+    const lastMaster = this.fw2.groups.findLast((g) => g.state === 'MASTER')?.at ?? 0;
     await this.until(() => this.last('fw2') === 'BACKUP' && this.settled('fw2', 'BACKUP', lastMaster), 30_000, 'fw2 is BACKUP again');
     this.fw2.ns.run('conntrack', ['-F']);
     await this.until(() => this.fw2.kernelCount() === 0, 10_000, "fw2's kernel table is empty");
@@ -563,7 +627,6 @@ export class FailoverLab {
   }
 
   close(): void {
-    for (const w of this.observers) w.stop();
     this.flows?.stdin?.write('quit\n');
     for (const fw of [this.fw1, this.fw2]) fw.syslog?.close();
     for (const n of [this.fw1.ns, this.fw2.ns, this.client, this.server, this.sw]) n.destroy();

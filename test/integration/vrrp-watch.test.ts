@@ -175,7 +175,7 @@ describe.skipIf(reason !== '').each(DAEMONS)(`vrrp-watch with real keepalived an
     // before keepalived owns its bus name.
     watch = watchSyncGroup(
       'G1',
-      { members: ['VI_LAN', 'VI_WAN'], busAddress: address('fw2'), pollMs: 1000, backoffMs: [100, 500] },
+      { members: ['VI_LAN', 'VI_WAN'], busAddress: address('fw2'), backoffMs: [100, 500] },
       {
         engine: EngineService.fromConf(join(dir, 'fw2.conntrackd.conf')),
         log: (l) => lines.push(l),
