@@ -32,15 +32,16 @@ interface Run extends FailoverTiming {
 const opts = JSON.parse(process.env.CTSYNC_BENCH_FAILOVER ?? '{}') as Options;
 const FIGURES = ['toMasterMs', 'toCommitDoneMs', 'toFullMs', 'commitMs', 'engineCpuS', 'maxStallMs'] as const;
 
+/** The median; NaN ("never") counts as the largest. */
 function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
+  const s = [...xs].sort((a, b) => (Number.isNaN(a) ? 1 : Number.isNaN(b) ? -1 : a - b));
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 }
 
-const sec = (ms: number) => (ms / 1000).toFixed(3);
+const sec = (ms: number) => (Number.isNaN(ms) ? 'never' : `${(ms / 1000).toFixed(3)} s`);
 
 function table(runs: Run[]): string {
-  const head = ['engine', 'fault', 'to MASTER (D-Bus)', 'to commit done', 'to kernel full', 'commit', 'engine CPU', 'max stall', 'alive', 'RST', 'load'];
+  const head = ['engine', 'fault', 'to MASTER (D-Bus)', 'to commit done', 'to kernel full', 'commit', 'engine CPU', 'max stall', 'alive', 'RST', 'missing', 'load'];
   const rows = [head];
   for (const engine of opts.engines) {
     for (const fault of opts.faults) {
@@ -50,14 +51,16 @@ function table(runs: Run[]): string {
       rows.push([
         engine,
         fault,
-        `${sec(m('toMasterMs'))} s`,
-        `${sec(m('toCommitDoneMs'))} s`,
-        `${sec(m('toFullMs'))} s`,
-        `${sec(m('commitMs'))} s`,
+        sec(m('toMasterMs')),
+        sec(m('toCommitDoneMs')),
+        sec(m('toFullMs')),
+        sec(m('commitMs')),
         `${m('engineCpuS').toFixed(3)} s`,
-        `${sec(m('maxStallMs'))} s`,
+        sec(m('maxStallMs')),
         `${Math.min(...rs.map((r) => r.alive))}/${opts.connections}`,
         String(Math.max(...rs.map((r) => r.rst))),
+        // most entries fw2's kernel lacked after a take-over
+        String(Math.max(...rs.map((r) => Math.max(0, opts.flows + opts.connections - r.kernelAfter)))),
         median(rs.map((r) => r.load)).toFixed(1),
       ]);
     }

@@ -340,8 +340,11 @@ export interface FailoverTiming {
   toMasterMs: number;
   /** Its commit returned (the transition's own timing). */
   toCommitDoneMs: number;
-  /** Its kernel table held all N + M entries. */
+  /** Its kernel table held all N + M entries (NaN: not within 30 s, e.g. entries were lost). */
   toFullMs: number;
+  /** fw2's external cache when the fault came, and its kernel table at the end. */
+  externalBefore: number;
+  kernelAfter: number;
   /** The commit alone, as the transition timed it. */
   commitMs: number;
   /** On-CPU seconds of the new master's engine from the fault to its full kernel table. */
@@ -551,6 +554,7 @@ export class FailoverLab {
    */
   async failover(fault: FaultKind): Promise<FailoverTiming> {
     await this.resetStalls();
+    const externalBefore = this.fw2.externalCount();
     const cpu0 = this.fw2.engineCpu();
     const t0 = Date.now();
     if (fault === 'graceful') void this.fw1.stopKeepalived();
@@ -564,14 +568,24 @@ export class FailoverLab {
     }, 5);
     try {
       await this.until(() => this.fw2.groupMasterAt(t0) !== undefined, 20_000, 'fw2 is MASTER on D-Bus', 10);
-      await this.until(() => full > 0, 30_000, `fw2's kernel holds ${this.expected}`, 10);
       await this.until(() => this.settled('fw2', 'MASTER', t0), 30_000, "fw2's MASTER transition is done");
+      // an engine that lost entries never gets there: a figure of its own, not a broken run
+      await waitFor(() => full > 0, 30_000, 10);
     } finally {
       clearInterval(poll);
     }
     const master = this.fw2.groupMasterAt(t0)!;
     const commit = this.commitDone('fw2', t0);
-    return { fault, toMasterMs: master - t0, toCommitDoneMs: commit.at - t0, toFullMs: full - t0, commitMs: commit.ms, engineCpuS: cpu1 - cpu0 };
+    return {
+      fault,
+      toMasterMs: master - t0,
+      toCommitDoneMs: commit.at - t0,
+      toFullMs: full ? full - t0 : Number.NaN,
+      commitMs: commit.ms,
+      engineCpuS: cpu1 - cpu0,
+      externalBefore,
+      kernelAfter: this.fw2.kernelCount(),
+    };
   }
 
   /** When the node's commit of this transition returned, and how long it took. */
@@ -622,8 +636,10 @@ export class FailoverLab {
     await this.until(() => this.last('fw2') === 'BACKUP' && this.settled('fw2', 'BACKUP', lastMaster), 30_000, 'fw2 is BACKUP again');
     this.fw2.ns.run('conntrack', ['-F']);
     await this.until(() => this.fw2.kernelCount() === 0, 10_000, "fw2's kernel table is empty");
-    // (the flush empties fw2's kernel and internal cache; its external cache is fw1's state)
-    await this.until(() => this.fw2.externalCount() >= this.expected, 60_000, `fw2's external cache holds ${this.expected}`, 250);
+    // The flush empties fw2's kernel and internal cache; its external cache is fw1's state,
+    // refilled by fw1's bulk and fw2's resync request. An engine that lost messages for good
+    // stays short: the next run records it (externalBefore) instead of stopping here.
+    await waitFor(() => this.fw2.externalCount() >= this.expected, 60_000, 250);
   }
 
   close(): void {
