@@ -1,15 +1,13 @@
 #!/usr/bin/env node
-// Fail-over benchmark (issue 6): ctsyncd against conntrackd 1.4.7 in the same fail-over lab
-// (test/helpers/failover-lab.ts), same run. Not a test: it prints the timing table and writes
-// bench/results/failover-<time>.json. Needs root, keepalived, dbus-daemon, conntrackd.
+// `npm run bench:failover [-- options]` (root): the fail-over benchmark (bench/failover.ts),
+// ctsyncd against conntrackd 1.4.7 in the same fail-over lab, same run. Not a test: it prints
+// the timing table and writes bench/results/failover-<time>.json. Needs keepalived,
+// dbus-daemon, conntrackd, tcpdump. Run from its TypeScript sources through ts-hooks.mjs; the
+// daemons and hooks it starts are the built ones (bin/ → dist/).
 //
 //   npm run bench:failover [-- --flows N] [--connections M] [--repeats R]
 //                          [--fault graceful|linkdown|both] [--engines ctsyncd,conntrackd]
-//
-// Each engine gets a fresh lab; then, R times per fault kind: fault fw1, time fw2's take-over
-// (D-Bus MASTER, commit done, kernel full), check the connections, fail back, empty fw2's table.
-import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { register } from 'node:module';
 import { parseArgs } from 'node:util';
 
 const USAGE = 'usage: npm run bench:failover -- [--flows N] [--connections M] [--repeats R] [--fault graceful|linkdown|both] [--engines ctsyncd,conntrackd]';
@@ -58,11 +56,7 @@ if (process.getuid?.() !== 0) {
   console.error('bench:failover needs root (network namespaces)');
   process.exit(1);
 }
-// The lab is TypeScript shared with the tests: vitest runs it (bench/failover.config.ts).
-const root = fileURLToPath(new URL('..', import.meta.url));
-const r = spawnSync(process.execPath, [`${root}/node_modules/vitest/vitest.mjs`, 'run', '--config', 'bench/failover.config.ts'], {
-  cwd: root,
-  stdio: 'inherit',
-  env: { ...process.env, CTSYNC_BENCH_FAILOVER: JSON.stringify(options) },
-});
-process.exit(r.status ?? 1);
+register('./ts-hooks.mjs', import.meta.url);
+process.setSourceMapsEnabled(true);
+const { main } = await import('./failover.ts');
+process.exit(await main(options));

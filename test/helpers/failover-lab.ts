@@ -28,7 +28,7 @@
  * tcpdump on the client and the server counts RST segments.
  */
 import { spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -312,21 +312,6 @@ export class Firewall {
     return undefined;
   }
 
-  /** On-CPU seconds of the engine daemon so far, all its threads (schedstat, ns resolution). */
-  engineCpu(): number {
-    const pid = this.enginePid();
-    if (pid === undefined) return Number.NaN;
-    let ns = 0;
-    for (const tid of readdirSync(`/proc/${pid}/task`)) {
-      try {
-        ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
-      } catch {
-        /* thread gone */
-      }
-    }
-    return ns / 1e9;
-  }
-
   /** The engine answers `-s` (bounded wait). */
   engineUp(): Promise<boolean> {
     return waitFor(() => this.client('-s').status === 0, 10_000);
@@ -347,8 +332,6 @@ export interface FailoverTiming {
   kernelAfter: number;
   /** The commit alone, as the transition timed it. */
   commitMs: number;
-  /** On-CPU seconds of the new master's engine from the fault to its full kernel table. */
-  engineCpuS: number;
 }
 
 export interface FlowCheck {
@@ -555,16 +538,12 @@ export class FailoverLab {
   async failover(fault: FaultKind): Promise<FailoverTiming> {
     await this.resetStalls();
     const externalBefore = this.fw2.externalCount();
-    const cpu0 = this.fw2.engineCpu();
     const t0 = Date.now();
     if (fault === 'graceful') void this.fw1.stopKeepalived();
     else this.links(this.fw1, false);
     let full = 0;
-    let cpu1 = Number.NaN;
     const poll = setInterval(() => {
-      if (full || this.fw2.kernelCount() < this.expected) return;
-      full = Date.now();
-      cpu1 = this.fw2.engineCpu();
+      if (!full && this.fw2.kernelCount() >= this.expected) full = Date.now();
     }, 5);
     try {
       await this.until(() => this.fw2.groupMasterAt(t0) !== undefined, 20_000, 'fw2 is MASTER on D-Bus', 10);
@@ -582,7 +561,6 @@ export class FailoverLab {
       toCommitDoneMs: commit.at - t0,
       toFullMs: full ? full - t0 : Number.NaN,
       commitMs: commit.ms,
-      engineCpuS: cpu1 - cpu0,
       externalBefore,
       kernelAfter: this.fw2.kernelCount(),
     };
@@ -595,12 +573,12 @@ export class FailoverLab {
       const done = fw.logged(/primary-backup: commit done in \d+ ms/, since)[0]!;
       return { at: done.at, ms: Number(/done in (\d+) ms/.exec(done.text)![1]) };
     }
-    // `MASTER transition … done in T ms (guard-up a, -c b, guard-down c, -f d, -R e, -B f ms)`
+    // `MASTER transition … done in T ms (guard-up a, -c b, guard-down c, -f d, -R e, -B f ms)`:
+    // the commit starts with the transition (its first group), so it ended T - b ms before the line
     const line = fw.logged(/MASTER transition for VRRP sync-group \S+ done in/, since)[0]!;
-    const steps = [...line.text.matchAll(/(\S+) (\d+)(?: failed)?[,)]/g)].map((m) => ({ step: m[1]!, ms: Number(m[2]) }));
-    const c = steps.findIndex((s) => s.step === '-c');
-    const after = steps.slice(c + 1).reduce((n, s) => n + s.ms, 0);
-    return { at: line.at - after, ms: steps[c]!.ms };
+    const total = Number(/done in (\d+) ms/.exec(line.text)![1]);
+    const commit = Number(/-c (\d+)/.exec(line.text)![1]);
+    return { at: line.at - total + commit, ms: commit };
   }
 
   /**
