@@ -78,7 +78,10 @@ export function failoverTable(runs: FailoverRun[], opts: FailoverOptions): strin
   return rows.map((r) => r.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ')).join('\n');
 }
 
-/** Resolves with the exit status: 0 when every connection survived every fail-over without a RST. */
+/**
+ * Resolves with the exit status: 0 when every connection survived every ctsyncd fail-over
+ * without a RST (the reference's losses are figures in the table, not a failure of this run).
+ */
 export async function main(opts: FailoverOptions): Promise<number> {
   const runs: FailoverRun[] = [];
   const machine = machineNow();
@@ -118,5 +121,5 @@ export async function main(opts: FailoverOptions): Promise<number> {
   const file = join(dir, `failover-${started.toISOString().replace(/[:.]/g, '-')}.json`);
   writeFileSync(file, `${JSON.stringify({ started: started.toISOString(), machine, options: opts, runs, table }, null, 2)}\n`);
   console.log(`written ${file}`);
-  return runs.every((r) => r.alive === opts.connections && r.rst === 0) ? 0 : 1;
+  return runs.filter((r) => r.engine === 'ctsyncd').every((r) => r.alive === opts.connections && r.rst === 0) ? 0 : 1;
 }
