@@ -37,12 +37,12 @@ import { injectFlows } from '../integration/interop/flows.js';
 import { parseCacheCounts } from '../integration/interop/node.js';
 import { Netns, veth, waitFor } from './netns.js';
 import { CONNTRACKD, CTSYNC, DAEMON_ARGV, ROOT, type Daemon } from './programs.js';
-import { SyslogSink } from './syslog-sink.js';
+import { SyslogSink, type SyslogLine } from './syslog-sink.js';
 
 export type FaultKind = 'graceful' | 'linkdown';
 export const FAULT_KINDS: readonly FaultKind[] = ['graceful', 'linkdown'];
 
-export const PROGRAMS = ['keepalived', 'dbus-daemon', 'conntrack', 'conntrackd', 'nft', 'tcpdump', 'nsenter', 'unshare', 'python3', 'logger'];
+export const PROGRAMS = ['keepalived', 'dbus-daemon', 'dbus-monitor', 'conntrack', 'conntrackd', 'nft', 'tcpdump', 'nsenter', 'unshare', 'python3', 'logger'];
 
 const CLIENT = '10.0.1.10';
 const SERVER = '10.0.2.10';
@@ -119,22 +119,15 @@ function setLines(node: NodeName): string {
   ].join('\n');
 }
 
-/** A line of a node's syslog, parsed. */
-export interface LogLine {
-  at: number;
-  text: string;
-}
-
 export class Firewall {
   readonly ns: Netns;
   syslog!: SyslogSink;
   /** keepalived's console log (all runs). */
   keepalivedLog = '';
-  /** Every VrrpStatusChange on this box's bus, timed by dbus-monitor (a process of its own). */
-  readonly signals: { at: number; path: string; state: number }[] = [];
   /**
-   * The sync-group's state after each change, derived from those signals as the watcher does
-   * (nothing here asks keepalived for a property: see src/vrrp-hooks/keepalived-dbus.ts).
+   * The sync-group's state after each change, derived as the watcher does from the
+   * VrrpStatusChange signals on this box's bus, timed by a dbus-monitor of its own (nothing
+   * here asks keepalived for a property: see src/vrrp-hooks/keepalived-dbus.ts).
    */
   readonly groups: { state: GroupState; at: number }[] = [];
   private keepalived: ChildProcess | undefined;
@@ -201,7 +194,7 @@ export class Firewall {
   }
 
   /** Syslog lines since `since` (ms) matching `re`. */
-  logged(re: RegExp, since = 0): LogLine[] {
+  logged(re: RegExp, since = 0): SyslogLine[] {
     return this.syslog.lines.filter((l) => l.at >= since && re.test(l.text));
   }
 
@@ -255,7 +248,6 @@ export class Firewall {
         if (head) pending = { at: Number(head[1]) * 1000, path: head[2]! };
         const body = /^\s+uint32 (\d+)/.exec(line);
         if (body && pending) {
-          this.signals.push({ ...pending, state: Number(body[1]) });
           instances.set(pending.path, instanceStateFromNumber(Number(body[1])));
           const group = deriveGroupState(INSTANCE_PATHS, instances);
           if (group !== this.groups.at(-1)?.state) this.groups.push({ state: group, at: pending.at });
