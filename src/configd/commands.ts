@@ -2,14 +2,20 @@
  * The config-mode verbs of `ctsync` (VyOS session verbs on a persistent config): set, delete,
  * show [--commands], compare, commit [--dry-run], discard, save, load, help.
  */
-import { engineFor, renderPaths } from './apply.js';
+import { engineFor, renderPaths, watcherFor } from './apply.js';
 import { registerCommand, type CliContext } from '../cli/registry.js';
 import { CtsyncError } from '../common/errors.js';
 import { helpText } from './help.js';
 import { ConfigSession, NO_CHANGES } from './session.js';
 
 function session(ctx: CliContext): ConfigSession {
-  return new ConfigSession({ stateDir: ctx.stateDir, paths: renderPaths(ctx.env), engine: engineFor(ctx.env), log: (line) => ctx.io.err(line) });
+  return new ConfigSession({
+    stateDir: ctx.stateDir,
+    paths: renderPaths(ctx.env),
+    engine: engineFor(ctx.env),
+    watcher: watcherFor(ctx.env),
+    log: (line) => ctx.io.err(line),
+  });
 }
 
 function needPath(verb: string, args: string[]): void {

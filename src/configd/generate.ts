@@ -9,6 +9,7 @@ import { addressFamily } from './address-family.js';
 import type { CommitConfig, ConntrackSyncConfig, VrrpConfig } from './get-config.js';
 import type { KernelInterfaces } from './kernel-interfaces.js';
 import { CTSYNC_BIN, TEMPLATES_DIR } from './package-paths.js';
+import { trackFilePath } from '../engine/daemon/track-file.js';
 
 /** Inputs of a render that do not come from the config tree. */
 export interface RenderInputs {
@@ -19,6 +20,8 @@ export interface RenderInputs {
   conntrackMax: number;
   /** Command keepalived runs on sync-group transitions, before `<state> <group>`. */
   hookCommand: string;
+  /** The engine's readiness file that keepalived tracks (null: none). */
+  trackFile: string | null;
 }
 
 /** Rendered file contents; absent = the file must not exist. */
@@ -84,8 +87,18 @@ function conntrackdView(cs: ConntrackSyncConfig, inputs: RenderInputs): object {
   };
 }
 
-function keepalivedView(vrrp: VrrpConfig, conntrackSyncGroup: string | undefined, hookCommand: string): object {
+/** How keepalived reaches conntrack-sync: the notify hook and the engine's readiness file. */
+export interface KeepalivedHooks {
+  hookCommand: string;
+  trackFile: string | null;
+}
+
+function keepalivedView(vrrp: VrrpConfig, conntrackSyncGroup: string | undefined, hooks: KeepalivedHooks): object {
+  const syncGroup = vrrp.syncGroups.find((sg) => sg.name === conntrackSyncGroup);
+  const trackFile = syncGroup ? hooks.trackFile : null;
   return {
+    conntrackSync: syncGroup !== undefined,
+    trackFile,
     groups: vrrp.groups.map((g) => ({
       name: g.name,
       interface: g.interface,
@@ -96,11 +109,12 @@ function keepalivedView(vrrp: VrrpConfig, conntrackSyncGroup: string | undefined
       // keepalived: unicast VRRP takes its source from unicast_src_ip, multicast from mcast_src_ip.
       helloSourceKey: g.peerAddress !== undefined ? 'unicast_src_ip' : 'mcast_src_ip',
       address: g.address,
+      tracked: trackFile !== null && syncGroup!.member.includes(g.name),
     })),
     syncGroups: vrrp.syncGroups.map((sg) => ({
       name: sg.name,
       member: sg.member,
-      notify: sg.name === conntrackSyncGroup ? hookCommand : null,
+      notify: sg === syncGroup ? hooks.hookCommand : null,
     })),
   };
 }
@@ -109,15 +123,15 @@ export function renderConntrackd(cs: ConntrackSyncConfig, inputs: RenderInputs):
   return render(conntrackdTemplate, conntrackdView(cs, inputs));
 }
 
-export function renderKeepalived(vrrp: VrrpConfig, conntrackSyncGroup: string | undefined, hookCommand: string): string {
-  return render(keepalivedTemplate, keepalivedView(vrrp, conntrackSyncGroup, hookCommand));
+export function renderKeepalived(vrrp: VrrpConfig, conntrackSyncGroup: string | undefined, hooks: KeepalivedHooks): string {
+  return render(keepalivedTemplate, keepalivedView(vrrp, conntrackSyncGroup, hooks));
 }
 
 export function generate(config: CommitConfig, inputs: RenderInputs): RenderedFiles {
   return {
     ...(config.conntrackSync ? { conntrackd: renderConntrackd(config.conntrackSync, inputs) } : {}),
     ...(config.vrrp
-      ? { keepalived: renderKeepalived(config.vrrp, config.conntrackSync?.failoverSyncGroup, inputs.hookCommand) }
+      ? { keepalived: renderKeepalived(config.vrrp, config.conntrackSync?.failoverSyncGroup, inputs) }
       : {}),
   };
 }
@@ -127,12 +141,16 @@ function readNumber(envName: string, file: string): number {
   return Number((fromEnv ?? readFileSync(file, 'utf8')).trim());
 }
 
-/** The live inputs: kernel sizes (env CTSYNC_HASHSIZE / CTSYNC_CONNTRACK_MAX override) and the hook. */
+/**
+ * The live inputs: kernel sizes (env CTSYNC_HASHSIZE / CTSYNC_CONNTRACK_MAX override), the hook,
+ * and the track file the engine a commit starts will write (env CTSYNC_TRACK_FILE).
+ */
 export function liveRenderInputs(kernel: KernelInterfaces): RenderInputs {
   return {
     kernel,
     hashSize: readNumber('CTSYNC_HASHSIZE', '/sys/module/nf_conntrack/parameters/hashsize'),
     conntrackMax: readNumber('CTSYNC_CONNTRACK_MAX', '/proc/sys/net/netfilter/nf_conntrack_max'),
     hookCommand: `${process.env.CTSYNC_HOOK_BIN ?? CTSYNC_BIN} vrrp-hook`,
+    trackFile: trackFilePath() ?? null,
   };
 }

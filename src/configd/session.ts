@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { isDeepStrictEqual } from 'node:util';
 import path from 'node:path';
 import { CtsyncError } from '../common/errors.js';
-import { apply, engineFor, renderPaths, type EngineAt, type RenderPaths } from './apply.js';
+import { apply, engineFor, NO_WATCHER, renderPaths, watcherFor, type EngineAt, type RenderPaths, type Watcher } from './apply.js';
 import { writeFileAtomic } from './atomic-file.js';
 import { withCommitLock, withCommitLockAsync } from './commit-lock.js';
 import { formatCommands, formatCurly, parseConfigText } from './config-text.js';
@@ -29,6 +29,11 @@ export interface SessionOptions {
   paths?: RenderPaths;
   /** The sync daemon a commit starts, restarts or stops; ctsyncd by default. */
   engine?: EngineAt;
+  /**
+   * The failover sync-group's D-Bus watcher; by default `ctsync vrrp-watch`, or none when the
+   * engine is given (a session driving a stand-in engine must not start real services).
+   */
+  watcher?: Watcher;
   /** Where a commit's warnings go (a stale engine lock file). */
   log?: (line: string) => void;
   /** Kernel sizes, interfaces and hook; read live at commit time when absent. */
@@ -44,6 +49,7 @@ export class ConfigSession {
   readonly stateDir: string;
   private readonly paths: RenderPaths;
   private readonly engine: EngineAt;
+  private readonly watcher: Watcher;
   private readonly log: (line: string) => void;
   private readonly renderInputs: (() => RenderInputs) | undefined;
 
@@ -51,6 +57,7 @@ export class ConfigSession {
     this.stateDir = opts.stateDir;
     this.paths = opts.paths ?? renderPaths();
     this.engine = opts.engine ?? engineFor();
+    this.watcher = opts.watcher ?? (opts.engine ? NO_WATCHER : watcherFor());
     this.log = opts.log ?? ((line) => process.stderr.write(`${line}\n`));
     this.renderInputs = opts.renderInputs;
   }
@@ -160,7 +167,9 @@ export class ConfigSession {
       verify(config, inputs.kernel);
       const files = generate(config, inputs);
       if (dryRun) return { changed, files };
-      await apply(files, this.paths, this.engine, this.log);
+      const group = config.vrrp ? config.conntrackSync?.failoverSyncGroup : undefined;
+      const target = group === undefined ? undefined : { group, keepalivedConf: this.paths.keepalivedConf };
+      await apply(files, this.paths, this.engine, this.log, { watcher: this.watcher, target });
       this.write('running.json', candidate);
       return { changed, files };
     };

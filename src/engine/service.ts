@@ -91,7 +91,7 @@ export class EngineService {
    * Start the daemon (`-C conf -d`) and wait until it answers. A lock file left by a crash
    * would make it refuse to start: it is removed after VyOS's warning lines.
    */
-  async start(log: (line: string) => void, timeoutMs = 5000): Promise<boolean> {
+  async start(log: (line: string) => void, timeoutMs = 30_000): Promise<boolean> {
     if (existsSync(this.endpoints.lockFile)) {
       for (const line of STALE_LOCK_WARNING) log(line);
       await unlink(this.endpoints.lockFile).catch(() => undefined);

@@ -49,8 +49,13 @@ export async function transitionOnce(
   lock: TransitionLockOptions = {},
 ): Promise<TransitionResult | undefined> {
   const r = await runOnce(group, state, () => runTransition(state, group, deps), lock);
-  if (!r.ran) deps.log(`${state} for VRRP sync-group [${group}] already handled (pid ${r.last.pid})`);
-  return r.ran ? r.value : undefined;
+  if (r.ran) return r.value;
+  deps.log(
+    r.stale
+      ? `${state} for VRRP sync-group [${group}] reported after the later ${r.last.state} (pid ${r.last.pid}): ignored`
+      : `${state} for VRRP sync-group [${group}] already handled (pid ${r.last.pid})`,
+  );
+  return undefined;
 }
 
 /** Where a main prints what VyOS's script prints (usage, refusal). */
@@ -71,7 +76,8 @@ export async function vrrpHookMain(argv: string[], env: NodeJS.ProcessEnv = proc
       out(USAGE);
       return 1;
     }
-    await transitionOnce(state, group, await transitionDeps(log, env), { dir: env.CTSYNC_LOCK_DIR || DEFAULT_LOCK_DIR });
+    // keepalived forked this process for the transition: its start is when it was reported.
+    await transitionOnce(state, group, await transitionDeps(log, env), { dir: env.CTSYNC_LOCK_DIR || DEFAULT_LOCK_DIR, reportedAt: performance.timeOrigin });
     return 0;
   });
 }

@@ -8,8 +8,10 @@
  * VrrpStatusChange(u); properties `State` (us) and `Name`, declared `s` but sent as a struct
  * `(s)`. No PropertiesChanged is ever sent, and at start-up the instances signal *before*
  * keepalived owns its bus name: so the match rule is not tied to the name, a new path's
- * `Name` is asked of the signal's sender, and `State` is polled at start, whenever the name
- * gets an owner, and periodically.
+ * `Name` is asked of the signal's sender, and `State` is read when the watcher connects and
+ * whenever the name gets an owner. Never on a timer: a Properties.Get that reaches keepalived
+ * 2.2.7 while it shuts down aborts it (GLib's "invoke_get_property_in_idle_cb: assertion
+ * failed", seen in the fail-over lab), and the next keepalived then finds it still running.
  */
 import { EventEmitter } from 'node:events';
 import { Message, MessageType, sessionBus, type MessageBus } from 'dbus-next';
@@ -26,8 +28,6 @@ export interface WatcherOptions {
   /** Default env DBUS_SYSTEM_BUS_ADDRESS, else the standard system bus socket. */
   busAddress?: string;
   serviceName?: string;
-  /** Safety-net poll of every instance's State (default 5 s). */
-  pollMs?: number;
   /** One bus call's limit; a silent bus counts as lost (default 2 s). */
   callTimeoutMs?: number;
   /** Reconnect back-off bounds (default 250 ms .. 5 s). */
@@ -59,7 +59,6 @@ export class KeepalivedWatcher extends EventEmitter<KeepalivedWatcherEvents> {
   private bus: MessageBus | undefined;
   private groupState: GroupState = 'INIT';
   private queue: Promise<void> = Promise.resolve();
-  private pollTimer: NodeJS.Timeout | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
   private backoff: number;
   private stopped = false;
@@ -70,7 +69,6 @@ export class KeepalivedWatcher extends EventEmitter<KeepalivedWatcherEvents> {
     this.opts = {
       busAddress: o.busAddress ?? (process.env.DBUS_SYSTEM_BUS_ADDRESS || 'unix:path=/var/run/dbus/system_bus_socket'),
       serviceName: o.serviceName ?? KEEPALIVED_SERVICE,
-      pollMs: o.pollMs ?? 5000,
       callTimeoutMs: o.callTimeoutMs ?? 2000,
       backoffMs: o.backoffMs ?? [250, 5000],
     };
@@ -131,7 +129,6 @@ export class KeepalivedWatcher extends EventEmitter<KeepalivedWatcherEvents> {
         this.emit('connected');
         this.log(`following keepalived on ${this.opts.busAddress}`);
         await this.poll(bus);
-        this.schedulePoll(bus);
       });
     });
   }
@@ -140,18 +137,7 @@ export class KeepalivedWatcher extends EventEmitter<KeepalivedWatcherEvents> {
     this.queue = this.queue.then(task).catch((e: Error) => this.log(`ERROR: keepalived watcher: ${e.message}`));
   }
 
-  private schedulePoll(bus: MessageBus): void {
-    clearTimeout(this.pollTimer);
-    this.pollTimer = setTimeout(() => {
-      this.enqueue(async () => {
-        await this.poll(bus);
-        if (this.bus === bus) this.schedulePoll(bus);
-      });
-    }, this.opts.pollMs);
-  }
-
   private drop(reason: string): void {
-    clearTimeout(this.pollTimer);
     const bus = this.bus;
     this.bus = undefined;
     this.paths.clear();

@@ -1,9 +1,13 @@
 /**
- * One transition per event, whoever reports it. keepalived calls the notify script and,
- * 1-15 ms earlier, signals on D-Bus (lab REPORT §5); with both wired, the second caller for
- * the same state must do nothing. Callers serialise on a lock file (O_EXCL, holding the
- * owner's pid so a crashed owner's lock is taken over) and consult a record of the last
- * transition: the same state again within `windowMs` is a duplicate.
+ * One transition per event, whoever reports it, in the order keepalived made them. keepalived
+ * calls the notify script and, 1-15 ms earlier, signals on D-Bus (lab REPORT §5); with both
+ * wired, the second caller for the same state must do nothing. Callers serialise on a lock
+ * file (O_EXCL, holding the owner's pid so a crashed owner's lock is taken over) and consult a
+ * record of the last transition and when it was reported:
+ * - the same state again within `windowMs` is a duplicate;
+ * - a report older than the last one handled is stale: a notify hook that keepalived forked
+ *   for BACKUP but that reaches the lock only after the watcher has handled the MASTER that
+ *   followed must not purge the new master's timers (nor make the next MASTER run twice).
  */
 import { mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -21,15 +25,23 @@ export interface TransitionLockOptions {
   /** How long to wait for a running transition (default 60 s). */
   waitMs?: number;
   now?: () => number;
+  /** When keepalived made the transition (ms since the epoch; default now). */
+  reportedAt?: number;
+  /**
+   * The last transition's state stands however old it is: a watcher that (re)starts finds
+   * keepalived where the last transition left it, and has nothing to redo.
+   */
+  resuming?: boolean;
 }
 
 interface LastTransition {
   state: HookState;
+  /** When it was reported. */
   at: number;
   pid: number;
 }
 
-export type Once<T> = { ran: true; value: T } | { ran: false; last: LastTransition };
+export type Once<T> = { ran: true; value: T } | { ran: false; last: LastTransition; stale: boolean };
 
 async function acquire(lock: string, waitMs: number): Promise<void> {
   const deadline = Date.now() + waitMs;
@@ -67,8 +79,10 @@ export async function runOnce<T>(group: string, state: HookState, fn: () => Prom
   await acquire(lock, opts.waitMs ?? 60_000);
   try {
     const last = await readFile(record, 'utf8').then((t) => JSON.parse(t) as LastTransition, () => undefined);
-    if (last && last.state === state && now() - last.at < (opts.windowMs ?? 10_000)) return { ran: false, last };
-    await writeRecord(record, { state, at: now(), pid: process.pid });
+    const at = opts.reportedAt ?? now();
+    if (last && at < last.at) return { ran: false, last, stale: last.state !== state };
+    if (last && last.state === state && (opts.resuming || at - last.at < (opts.windowMs ?? 10_000))) return { ran: false, last, stale: false };
+    await writeRecord(record, { state, at, pid: process.pid });
     try {
       return { ran: true, value: await fn() };
     } catch (e) {

@@ -31,12 +31,15 @@ export function watchSyncGroup(
 ): SyncGroupWatch {
   const watcher = new KeepalivedWatcher({ log: deps.log, ...watcherOpts });
   let chain: Promise<void> = Promise.resolve();
+  let resuming = true;
   watcher.on('group', (state) => {
     deps.log(`VRRP sync-group [${group}] is ${state} (from D-Bus)`);
     if (!isHookState(state)) return;
+    const report = { ...lock, reportedAt: Date.now(), resuming };
+    resuming = false;
     // Transitions run in the order keepalived reported them, one at a time.
     chain = chain.then(
-      () => transitionOnce(state, group, deps, lock).then((r) => onResult?.(state, r)),
+      () => transitionOnce(state, group, deps, report).then((r) => onResult?.(state, r)),
     ).catch((e: Error) => deps.log(isCtsyncError(e) ? e.message : `ERROR: ${state} transition failed: ${e.message}`));
   });
   watcher.start();

@@ -92,20 +92,33 @@ describe('conntrackd.conf branches', () => {
 });
 
 describe('keepalived.conf', () => {
-  it('Example A: notify lines on the sync-group conntrack-sync names', () => {
+  it('Example A: notify lines, D-Bus and the readiness track file on the sync-group conntrack-sync names', () => {
     const config = getConfig(treeOf(EXAMPLE_A));
     const files = generate(config, inputs(kernel));
     expect(files.keepalived).toBe(fixture('example-a.keepalived.conf'));
   });
   it('notify lines only for the named sync-group', () => {
     const config = getConfig(treeOf(`${EXAMPLE_A}\n${HA} group other interface eth0\n${HA} group other vrid 11\n${HA} group other address 192.0.2.200/24\n${HA} sync-group other member other`));
-    const text = renderKeepalived(config.vrrp!, 'syncgrp', 'HOOK');
+    const text = renderKeepalived(config.vrrp!, 'syncgrp', { hookCommand: 'HOOK', trackFile: '/run/ready' });
     expect(text.match(/notify_/g)).toHaveLength(3);
     expect(text).toContain('vrrp_sync_group other {\n    group {\n        other\n    }\n\n\n}');
+    // only the members of the conntrack-sync sync-group track the engine's readiness
+    expect(text.match(/ctsync_ready weight 1/g)).toHaveLength(1);
+    expect(text).toMatch(/vrrp_instance internal \{[^}]*track_file \{\n        ctsync_ready weight 1\n    \}/);
+    expect(text).toContain('track_file ctsync_ready {\n    file /run/ready\n}');
+  });
+  it('CTSYNC_TRACK_FILE=off: no track file, the rest as before', () => {
+    const config = getConfig(treeOf(EXAMPLE_A));
+    const text = renderKeepalived(config.vrrp!, 'syncgrp', { hookCommand: 'HOOK', trackFile: null });
+    expect(text).not.toContain('track_file');
+    expect(text).toContain('    enable_dbus\n');
+    expect(text).toContain('    notify_master "HOOK master syncgrp"');
   });
   it('no conntrack-sync: no notify lines; no HA: no keepalived file', () => {
     const haOnly = getConfig(treeOf(EXAMPLE_A.split('\n').filter((l) => !l.startsWith(CS)).join('\n')));
-    expect(generate(haOnly, inputs(kernel)).keepalived).not.toContain('notify_');
+    for (const word of ['notify_', 'enable_dbus', 'track_file', 'sync_group_tracking_weight']) {
+      expect(generate(haOnly, inputs(kernel)).keepalived).not.toContain(word);
+    }
     expect(generate(haOnly, inputs(kernel)).conntrackd).toBeUndefined();
     const csOnly = getConfig(treeOf(`${CS} interface eth0`));
     expect(generate(csOnly, inputs(kernel)).keepalived).toBeUndefined();
@@ -113,7 +126,7 @@ describe('keepalived.conf', () => {
   it('Example B: unicast peer, unicast_src_ip, priority', () => {
     const text = generate(getConfig(treeOf(EXAMPLE_B)), inputs(kernel)).keepalived!;
     expect(text).toContain(
-      'vrrp_instance LAN {\n    state BACKUP\n    interface eth1\n    virtual_router_id 1\n    priority 200\n    advert_int 1\n    unicast_peer { 192.168.0.251 }\n    unicast_src_ip 192.168.0.250\n    virtual_ipaddress {\n        192.168.0.1/24\n    }\n}',
+      'vrrp_instance LAN {\n    state BACKUP\n    interface eth1\n    virtual_router_id 1\n    priority 200\n    advert_int 1\n    unicast_peer { 192.168.0.251 }\n    unicast_src_ip 192.168.0.250\n    track_file {\n        ctsync_ready weight 1\n    }\n    virtual_ipaddress {\n        192.168.0.1/24\n    }\n}',
     );
   });
   it('multicast VRRP with hello-source-address uses mcast_src_ip', () => {

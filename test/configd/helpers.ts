@@ -38,7 +38,7 @@ export function treeOf(lines: string): ConfigTree {
 }
 
 export function inputs(kernel: KernelInterfaces, hashSize = 32768, conntrackMax = 262144): RenderInputs {
-  return { kernel, hashSize, conntrackMax, hookCommand: '/usr/lib/ctsync/bin/ctsync.js vrrp-hook' };
+  return { kernel, hashSize, conntrackMax, hookCommand: '/usr/lib/ctsync/bin/ctsync.js vrrp-hook', trackFile: '/run/ctsync/vrrp-ready' };
 }
 
 export const CS = 'service conntrack-sync';

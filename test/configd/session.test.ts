@@ -7,12 +7,14 @@ import type { Engine } from '../../src/configd/apply.js';
 import { COMMIT_LOCKED_MESSAGE, LOCK_FILE } from '../../src/configd/commit-lock.js';
 import { NO_DIFFERENCES } from '../../src/configd/diff.js';
 import { ConfigSession } from '../../src/configd/session.js';
-import { CS, EXAMPLE_A, fakeKernel, fixture, inputs } from './helpers.js';
+import { CS, EXAMPLE_A, fakeKernel, fixture, HA, inputs } from './helpers.js';
 
 const kernel = fakeKernel({ eth0: ['192.0.2.1/24'], eth1: ['198.51.100.1/24'] });
 let dir: string;
 let calls: string[];
 let engineFails = false;
+
+let watcherFails = false;
 
 function session(): ConfigSession {
   const engine = (file: string): Engine => ({
@@ -27,6 +29,13 @@ function session(): ConfigSession {
     stateDir: path.join(dir, 'state'),
     paths: { conntrackdConf: path.join(dir, 'run', 'conntrackd.conf'), keepalivedConf: path.join(dir, 'ka', 'keepalived.conf') },
     engine,
+    watcher: {
+      ensure: async (target, restart) => {
+        calls.push(target ? `watch ${target.group} ${path.basename(target.keepalivedConf)}${restart ? ' (restart)' : ''}` : 'no watch');
+        if (watcherFails) throw new Error('cannot create /run/ctsync');
+      },
+    },
+    log: (line) => calls.push(line),
     renderInputs: () => inputs(kernel),
   });
 }
@@ -45,6 +54,7 @@ beforeEach(() => {
   dir = mkdtempSync(path.join(tmpdir(), 'ctsync-session-'));
   calls = [];
   engineFails = false;
+  watcherFails = false;
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -59,9 +69,9 @@ describe('ConfigSession', () => {
     expect(readFileSync(path.join(dir, 'ka', 'keepalived.conf'), 'utf8')).toContain('notify_master');
     expect(s.running()).toEqual(s.candidate());
     expect(s.compare()).toBe(NO_DIFFERENCES);
-    expect(calls).toEqual(['start conntrackd.conf']);
+    expect(calls).toEqual(['start conntrackd.conf', 'watch syncgrp keepalived.conf (restart)']);
     expect((await s.commit()).changed).toBe(false);
-    expect(calls).toHaveLength(1);
+    expect(calls).toHaveLength(2);
   });
 
   it('a commit failing verify changes no byte and leaves the engine alone', async () => {
@@ -74,7 +84,7 @@ describe('ConfigSession', () => {
     s.set(`${CS} interface eth9`.split(' '));
     await expect(s.commit()).rejects.toThrow('Interface "eth9" does not exist!');
     expect(snapshot()).toEqual(before);
-    expect(calls).toEqual(['start conntrackd.conf']);
+    expect(calls).toEqual(['start conntrackd.conf', 'watch syncgrp keepalived.conf (restart)']);
   });
 
   it('a rejected set changes neither candidate nor running', async () => {
@@ -102,7 +112,7 @@ describe('ConfigSession', () => {
     const ka = readFileSync(path.join(dir, 'ka', 'keepalived.conf'), 'utf8');
     expect(ka).toContain('vrrp_sync_group syncgrp');
     expect(ka).not.toContain('notify_');
-    expect(calls).toEqual(['start conntrackd.conf', 'stop']);
+    expect(calls).toEqual(['start conntrackd.conf', 'watch syncgrp keepalived.conf (restart)', 'stop', 'no watch']);
     s.delete(['high-availability']);
     await s.commit();
     expect(existsSync(path.join(dir, 'ka', 'keepalived.conf'))).toBe(false);
@@ -114,7 +124,8 @@ describe('ConfigSession', () => {
     await s.commit();
     s.set(`${CS} disable-syslog`.split(' '));
     await s.commit();
-    expect(calls).toEqual(['start conntrackd.conf', 'stop', 'start conntrackd.conf']);
+    // keepalived.conf is unchanged: the watcher runs on
+    expect(calls).toEqual(['start conntrackd.conf', 'watch syncgrp keepalived.conf (restart)', 'stop', 'start conntrackd.conf', 'watch syncgrp keepalived.conf']);
     const before = snapshot();
     calls = [];
     engineFails = true;
@@ -122,6 +133,20 @@ describe('ConfigSession', () => {
     await expect(s.commit()).rejects.toThrow(/^conntrack-sync engine did not start with the new configuration \(.*conntrackd\.conf\): commit aborted$/);
     expect(snapshot()).toEqual(before);
     expect(calls).toEqual(['stop', 'start conntrackd.conf', 'start conntrackd.conf']);
+  });
+
+  it('the watcher follows the failover sync-group; one that cannot run is a warning, not a failed commit', async () => {
+    const s = session();
+    setAll(s, EXAMPLE_A);
+    watcherFails = true;
+    await s.commit();
+    expect(calls).toEqual(['start conntrackd.conf', 'watch syncgrp keepalived.conf (restart)', 'WARNING: vrrp-watch: cannot create /run/ctsync']);
+    expect(s.running()).toEqual(s.candidate());
+    watcherFails = false;
+    calls = [];
+    s.set(`${HA} group internal priority 150`.split(' '));
+    await s.commit();
+    expect(calls).toEqual(['watch syncgrp keepalived.conf (restart)']);
   });
 
   it('discard, save and load', async () => {

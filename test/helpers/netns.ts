@@ -41,18 +41,52 @@ let seq = 0;
 
 export class Netns {
   readonly name: string;
+  /** argv prefix that runs a command inside (see privateRun()). */
+  private enter: string[];
+  private anchor: number | undefined;
 
   constructor(prefix: string) {
     // Short names: interface and namespace names are limited, and tests run in parallel.
     this.name = `ct${prefix}${process.pid % 100000}x${seq++}`;
+    this.enter = ['ip', 'netns', 'exec', this.name];
     execFileSync('ip', ['netns', 'add', this.name]);
     live.add(this);
     this.run('ip', ['link', 'set', 'lo', 'up']);
   }
 
+  /**
+   * Make the namespace a box of its own on the filesystem too: from now on every command runs
+   * in a private mount namespace whose /run is an empty tmpfs, so daemons at their default
+   * paths (/run/…, /var/run, /var/lock, the system bus socket) meet no other namespace's. An
+   * anchor process holds that mount namespace; destroy() ends it with everything else.
+   */
+  async privateRun(): Promise<void> {
+    const anchor = this.spawn('unshare', ['--mount', '--propagation', 'private', 'sh', '-c',
+      'mount -t tmpfs -o mode=755 ctrun /run && mkdir -p /run/lock && echo ready && exec sleep infinity']);
+    let out = '';
+    anchor.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+    if (!(await waitFor(() => out.includes('ready'), 5000))) throw new Error(`[${this.name}] no private /run`);
+    // ip netns exec, unshare and sh all exec: the child is the anchor itself.
+    this.anchor = anchor.pid!;
+    this.enter = ['nsenter', '-t', String(this.anchor), '-m', '-n'];
+  }
+
+  /** Where a path inside the namespace's own filesystem (privateRun) is seen from here. */
+  path(p: string): string {
+    if (this.anchor === undefined) return p;
+    // /var/run and /var/lock are absolute links into /run: through /proc/<pid>/root they would
+    // resolve against this process's root, not the namespace's
+    return `/proc/${this.anchor}/root${p.replace(/^\/var\/(run|lock)(?=\/|$)/, (_, d: string) => (d === 'run' ? '/run' : '/run/lock'))}`;
+  }
+
+  /** A process that lives as long as the namespace (privateRun), for /proc/<pid>/net/… reads. */
+  get anchorPid(): number | undefined {
+    return this.anchor;
+  }
+
   /** Run a command inside the namespace; throws with stderr on a non-zero exit. */
   run(cmd: string, args: string[] = [], input?: string): string {
-    const r = spawnSync('ip', ['netns', 'exec', this.name, cmd, ...args], {
+    const r = spawnSync(this.enter[0]!, [...this.enter.slice(1), cmd, ...args], {
       encoding: 'utf8',
       input,
       maxBuffer: 256 * 1024 * 1024,
@@ -66,7 +100,7 @@ export class Netns {
 
   /** Like run() but returns status, stdout and stderr without throwing. */
   try(cmd: string, args: string[] = [], input?: string): { status: number; stdout: string; stderr: string } {
-    const r = spawnSync('ip', ['netns', 'exec', this.name, cmd, ...args], {
+    const r = spawnSync(this.enter[0]!, [...this.enter.slice(1), cmd, ...args], {
       encoding: 'utf8',
       input,
       maxBuffer: 256 * 1024 * 1024,
@@ -80,7 +114,7 @@ export class Netns {
 
   /** Start a long-running process in the namespace; it is killed by cleanup(). */
   spawn(cmd: string, args: string[] = [], opts: SpawnOptions = {}): ChildProcess {
-    const child = spawn('ip', ['netns', 'exec', this.name, cmd, ...args], { stdio: 'pipe', ...opts });
+    const child = spawn(this.enter[0]!, [...this.enter.slice(1), cmd, ...args], { stdio: 'pipe', ...opts });
     children.add(child);
     child.once('exit', () => children.delete(child));
     return child;

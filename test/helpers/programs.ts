@@ -9,3 +9,10 @@ export const CTSYNC = [process.execPath, join(ROOT, 'bin/ctsync.js')];
 
 /** argv prefix of the `ctsyncd` command. */
 export const CTSYNCD = [process.execPath, join(ROOT, 'bin/ctsyncd.js')];
+
+/** The sync engines tests run side by side: the reference conntrackd 1.4.7 and ctsyncd. */
+export type Daemon = 'conntrackd' | 'ctsyncd';
+export const CONNTRACKD = '/usr/sbin/conntrackd';
+/** argv prefix of each engine (before `-C <conf> …`). */
+export const DAEMON_ARGV: Readonly<Record<Daemon, string[]>> = { conntrackd: [CONNTRACKD], ctsyncd: CTSYNCD };
+export const DAEMONS: readonly Daemon[] = ['conntrackd', 'ctsyncd'];

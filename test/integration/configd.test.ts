@@ -184,7 +184,7 @@ describe.skipIf(!ready)(`configd in a namespace with the real conntrackd${ready 
   });
 });
 
-describe.skipIf(!ns.ok)(`configd starts, restarts and stops ctsyncd${ns.ok ? '' : ` (skipped: ${ns.reason})`}`, () => {
+describe.skipIf(!ns.ok)(`configd starts, restarts and stops ctsyncd and its D-Bus watcher${ns.ok ? '' : ` (skipped: ${ns.reason})`}`, () => {
   let a: Netns;
   let b: Netns;
   let dir: string;
@@ -196,6 +196,16 @@ describe.skipIf(!ns.ok)(`configd starts, restarts and stops ctsyncd${ns.ok ? '' 
     expect(ctsync([], ...args), `ctsync ${args.join(' ')}`).toMatchObject({ status: 0, stderr: '' });
   };
   const engineAnswers = (): boolean => a.try(process.execPath, [CTSYNCD, '-C', conf, '-s']).status === 0;
+  /** The running `ctsync vrrp-watch`: its pid and argv after the program. */
+  const watcher = (): { pid: number; args: string[] } | undefined => {
+    const pid = Number(readFileSync(path.join(dir, 'lock', 'vrrp-watch.pid'), 'utf8'));
+    try {
+      const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      return { pid, args: argv.slice(argv.indexOf(BIN) + 1, -1) };
+    } catch {
+      return undefined;
+    }
+  };
   // `ip netns pids` runs inside the namespace too: keep only the engine's processes.
   const enginePids = (): string[] =>
     a.run('ip', ['netns', 'pids', a.name]).split(/\s+/).filter((pid) => pid !== '' && isEngine(pid)).sort();
@@ -214,7 +224,7 @@ describe.skipIf(!ns.ok)(`configd starts, restarts and stops ctsyncd${ns.ok ? '' 
     a.addr('eth0', '192.0.2.1/24');
     b.addr('eth0', '192.0.2.2/24');
     dir = mkdtempSync(path.join(tmpdir(), 'ctsync-configd-engine-'));
-    env = [`CTSYNC_STATE_DIR=${dir}/state`, `CTSYNC_RUN_DIR=${dir}/run`, `CTSYNC_KEEPALIVED_DIR=${dir}/ka`];
+    env = [`CTSYNC_STATE_DIR=${dir}/state`, `CTSYNC_RUN_DIR=${dir}/run`, `CTSYNC_KEEPALIVED_DIR=${dir}/ka`, `CTSYNC_LOCK_DIR=${dir}/lock`, `CTSYNC_TRACK_FILE=${dir}/ready`];
     conf = path.join(dir, 'run', 'conntrackd.conf');
     // An engine that refuses one particular config: StartupResync on (to test the rollback).
     writeFileSync(path.join(dir, 'picky-engine'), `#!/bin/sh\nfor a; do [ -f "$a" ] && grep -q 'StartupResync on' "$a" && exit 1; done\nexec ${process.execPath} ${CTSYNCD} "$@"\n`, { mode: 0o755 });
@@ -235,6 +245,8 @@ describe.skipIf(!ns.ok)(`configd starts, restarts and stops ctsyncd${ns.ok ? '' 
     ok('commit');
     expect(engineAnswers()).toBe(true);
     expect(a.run(process.execPath, [CTSYNCD, '-C', conf, '-s', 'link'])).toMatch(/^UDP traffic device=eth0 status=RUNNING role=ACTIVE:/);
+    expect(watcher()?.args).toEqual(['vrrp-watch', 'GROUP', '--keepalived-conf', path.join(dir, 'ka', 'keepalived.conf')]);
+    expect(readFileSync(path.join(dir, 'ka', 'keepalived.conf'), 'utf8')).toContain(`track_file ctsync_ready {\n    file ${dir}/ready\n}`);
   });
 
   it('a changed config restarts it; an unchanged commit leaves it alone', () => {
@@ -244,9 +256,13 @@ describe.skipIf(!ns.ok)(`configd starts, restarts and stops ctsyncd${ns.ok ? '' 
     expect(engineAnswers()).toBe(true);
     const after = enginePids();
     expect(after).not.toEqual(before);
+    const watching = watcher();
     ok('set', 'high-availability', 'vrrp', 'group', 'ETH0', 'priority', '150');
     ok('commit');
     expect(enginePids()).toEqual(after);
+    // keepalived.conf changed (its members might have): the watcher starts afresh
+    expect(watcher()?.pid).not.toBe(watching?.pid);
+    expect(watcher()?.args[1]).toBe('GROUP');
   });
 
   it('an engine that does not start on the new config aborts the commit: files and engine as before', () => {
@@ -260,9 +276,12 @@ describe.skipIf(!ns.ok)(`configd starts, restarts and stops ctsyncd${ns.ok ? '' 
     ok('discard');
   });
 
-  it('deleting the service stops it and removes its files', () => {
+  it('deleting the service stops it and its watcher and removes its files', async () => {
+    const watching = watcher()!;
     ok('delete', ...CS);
     ok('commit');
+    expect(existsSync(path.join(dir, 'lock', 'vrrp-watch.pid'))).toBe(false);
+    expect(await waitFor(() => !existsSync(`/proc/${watching.pid}`), 3000)).toBe(true);
     expect(existsSync(conf)).toBe(false);
     expect(existsSync(LOCK)).toBe(false);
     expect(a.try(process.execPath, [CTSYNCD, '-C', path.join(dir, 'none.conf'), '-s']).status).toBe(1);

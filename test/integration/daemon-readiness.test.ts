@@ -54,7 +54,7 @@ describe('ctsyncd writes keepalived readiness to its track file', () => {
 
   it('demoted until the startup resync has settled, then 0; a commit (master) keeps 0', async () => {
     expect(ctsyncd(b, ['-d'], { CTSYNC_TRACK_FILE: bTrack })).toMatchObject({ status: 0 });
-    expect(read(bTrack)).toBe('-100\n');
+    expect(read(bTrack)).toBe('-253\n');
     expect(await waitFor(() => read(bTrack) === '0\n', 10_000, 100)).toBe(true);
     expect(ctsyncd(b, ['-c'])).toMatchObject({ status: 0 });
     expect(read(bTrack)).toBe('0\n');

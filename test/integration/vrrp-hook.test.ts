@@ -1,17 +1,18 @@
 /**
- * `ctsync vrrp-hook` against the real conntrackd 1.4.7 (the engine's control protocol is
- * conntrackd's, shared/spec/conntrackd.md §5): two namespaces with FTFW over UDP on a veth
- * pair; the hook runs as keepalived runs it, as a program inside fw2's namespace.
+ * `ctsync vrrp-hook` against each engine, the real conntrackd 1.4.7 and ctsyncd (the control
+ * protocol is conntrackd's, shared/spec/conntrackd.md §5): two namespaces with FTFW over UDP
+ * on a veth pair; the hook runs as keepalived runs it, as a program inside fw2's namespace.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanup, Netns, skipNote, skipReason, veth, waitFor } from '../helpers/netns.js';
 import { STALE_LOCK_WARNING } from '../../src/engine/service.js';
-import { CTSYNC } from '../helpers/programs.js';
+import { CTSYNC, DAEMON_ARGV, DAEMONS } from '../helpers/programs.js';
+import { SyslogSink } from '../helpers/syslog-sink.js';
 
 const reason = skipReason(['conntrackd', 'conntrack', 'nft', 'logger', 'python3']);
 
@@ -50,18 +51,18 @@ General {
 `;
 }
 
-describe.skipIf(reason !== '')(`vrrp-hook with a real conntrackd${skipNote(reason)}`, () => {
+describe.skipIf(reason !== '').each(DAEMONS)(`vrrp-hook with a real %s${skipNote(reason)}`, (daemon) => {
   let dir: string;
   let fw1: Netns;
   let fw2: Netns;
-  let syslogd: ChildProcess;
-  const syslog: string[] = [];
+  let syslog: SyslogSink;
   const conf = (n: string) => join(dir, `${n}.conf`);
 
-  const ctd = (n: Netns, node: string, ...args: string[]) => n.try('conntrackd', ['-C', conf(node), ...args]);
+  const engineCmd = DAEMON_ARGV[daemon];
+  const ctd = (n: Netns, node: string, ...args: string[]) => n.try(engineCmd[0]!, [...engineCmd.slice(1), '-C', conf(node), ...args]);
   const alive = (n: Netns, node: string) => ctd(n, node, '-s').status === 0;
   const start = async (n: Netns, node: string) => {
-    n.run('conntrackd', ['-C', conf(node), '-d']);
+    n.run(engineCmd[0]!, [...engineCmd.slice(1), '-C', conf(node), '-d']);
     expect(await waitFor(() => alive(n, node), 5000)).toBe(true);
   };
   const hook = (env: Record<string, string>, ...args: string[]) =>
@@ -70,7 +71,7 @@ describe.skipIf(reason !== '')(`vrrp-hook with a real conntrackd${skipNote(reaso
       `CTSYNC_FAILOVER_STATE_FILE=${join(dir, 'failover-state')}`,
       `CTSYNC_LOCK_DIR=${join(dir, 'run')}`,
       `CTSYNC_SYSLOG_SOCKET=${join(dir, 'log.sock')}`,
-      'CTSYNC_ENGINE_CMD=conntrackd',
+      `CTSYNC_ENGINE_CMD=${engineCmd.join(' ')}`,
       ...Object.entries(env).map(([k, v]) => `${k}=${v}`),
       ...CTSYNC,
       'vrrp-hook',
@@ -81,20 +82,7 @@ describe.skipIf(reason !== '')(`vrrp-hook with a real conntrackd${skipNote(reaso
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'ctsync-vrrp-hook-'));
     // A syslog socket of our own: the hook's lines are checked as a syslog daemon gets them.
-    syslogd = spawn('python3', ['-u', '-c', [
-      'import socket,sys',
-      's=socket.socket(socket.AF_UNIX,socket.SOCK_DGRAM)',
-      `s.bind(${JSON.stringify(join(dir, 'log.sock'))})`,
-      'print("ready")',
-      'while True: print(s.recv(65536).decode(errors="replace"))',
-    ].join('\n')], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let partial = '';
-    syslogd.stdout!.on('data', (c: Buffer) => {
-      const lines = (partial + c.toString()).split('\n');
-      partial = lines.pop()!;
-      syslog.push(...lines.filter(Boolean));
-    });
-    await waitFor(() => syslog.includes('ready'), 5000);
+    syslog = await SyslogSink.open(join(dir, 'log.sock'));
     fw1 = new Netns('hk1');
     fw2 = new Netns('hk2');
     veth(fw1, 'sync0', fw2, 'sync0');
@@ -107,7 +95,7 @@ describe.skipIf(reason !== '')(`vrrp-hook with a real conntrackd${skipNote(reaso
   });
 
   afterAll(async () => {
-    syslogd?.kill();
+    syslog?.close();
     await cleanup();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
@@ -132,8 +120,8 @@ describe.skipIf(reason !== '')(`vrrp-hook with a real conntrackd${skipNote(reaso
 
     expect(await readFile(join(dir, 'failover-state'), 'utf8')).toMatch(/^MASTER at \w{3} \d{2} \w{3} \d{4} \d{2}:\d{2}:\d{2} [AP]M \S+\n$/);
     expect(fw2.run('nft', ['list', 'tables'])).not.toContain('ctsync_guard');
-    expect(await waitFor(() => syslog.some((l) => /conntrack-tools: \S+ transitioning to MASTER state for VRRP sync-group \[G1\]/.test(l)), 2000)).toBe(true);
-    expect(syslog.find((l) => l.includes('transitioning to MASTER'))).toMatch(/^<29>/); // daemon.notice
+    expect(await waitFor(() => syslog.texts().some((l) => /conntrack-tools: \S+ transitioning to MASTER state for VRRP sync-group \[G1\]/.test(l)), 2000)).toBe(true);
+    expect(syslog.texts().find((l) => l.includes('transitioning to MASTER'))).toMatch(/^<29>/); // daemon.notice
   });
 
   it('the same transition reported again (notify after D-Bus) is a no-op', async () => {
@@ -143,11 +131,15 @@ describe.skipIf(reason !== '')(`vrrp-hook with a real conntrackd${skipNote(reaso
   });
 
   it('backup with the engine dead: removes the stale lock, starts it, purges timers and asks for a resync', async () => {
-    const pid = Number(fw2.run('sh', ['-c', `pgrep -f -x 'conntrackd -C ${conf('fw2')} -d'`]).trim());
-    process.kill(pid, 'SIGKILL'); // a crash: lock file and socket stay behind
+    // the daemon: the process in fw2 running on fw2's config (ctsyncd's -d child drops the -d)
+    const cmdline = (pid: number) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    const pids = spawnSync('ip', ['netns', 'pids', fw2.name], { encoding: 'utf8' }).stdout.split(/\s+/).filter(Boolean).map(Number)
+      .filter((p) => cmdline(p).includes(conf('fw2')));
+    expect(pids).toHaveLength(1);
+    process.kill(pids[0]!, 'SIGKILL'); // a crash: lock file and socket stay behind
     await waitFor(() => !alive(fw2, 'fw2'), 2000);
     expect(existsSync(join(dir, 'fw2.lock'))).toBe(true);
-    syslog.length = 0;
+    syslog.lines.length = 0;
 
     const r = hook({}, 'backup', 'G1');
     expect(r.status).toBe(0);
@@ -156,8 +148,8 @@ describe.skipIf(reason !== '')(`vrrp-hook with a real conntrackd${skipNote(reaso
     const tail = lines.slice(lines.findLastIndex((l) => l.includes('initialization completed')));
     expect(tail.some((l) => l.includes('flushing conntrack table in 60 secs'))).toBe(true);
     expect(tail.some((l) => l.includes('resync requested'))).toBe(true);
-    await waitFor(() => syslog.some((l) => l.includes('transitioning to BACKUP')), 2000);
-    const warned = STALE_LOCK_WARNING.map((w) => syslog.findIndex((l) => l.endsWith(`conntrack-tools: ${w}`)));
+    await waitFor(() => syslog.texts().some((l) => l.includes('transitioning to BACKUP')), 2000);
+    const warned = STALE_LOCK_WARNING.map((w) => syslog.texts().findIndex((l) => l.endsWith(`conntrack-tools: ${w}`)));
     expect(warned.every((i) => i >= 0)).toBe(true);
     expect(await readFile(join(dir, 'failover-state'), 'utf8')).toMatch(/^BACKUP at /);
   });

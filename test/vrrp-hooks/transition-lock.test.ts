@@ -36,6 +36,27 @@ describe('runOnce', () => {
     expect(await ran('BACKUP')).toBe(true);
   });
 
+  it('a report older than the last transition handled is stale, whatever its state', async () => {
+    const opts = { dir, now: () => 2_000_000 };
+    // the watcher handles MASTER; the notify hook keepalived forked for the BACKUP before it comes late
+    expect((await runOnce('G6', 'MASTER', async () => 1, { ...opts, reportedAt: 1_000_500 })).ran).toBe(true);
+    const late = await runOnce('G6', 'BACKUP', async () => 1, { ...opts, reportedAt: 1_000_000 });
+    expect(late).toMatchObject({ ran: false, stale: true, last: { state: 'MASTER', at: 1_000_500 } });
+    // the MASTER's own notify, forked a few ms after the D-Bus signal: a duplicate
+    expect(await runOnce('G6', 'MASTER', async () => 1, { ...opts, reportedAt: 1_000_510 })).toMatchObject({ ran: false, stale: false });
+    // a later BACKUP is a new transition
+    expect((await runOnce('G6', 'BACKUP', async () => 1, { ...opts, reportedAt: 1_003_000 })).ran).toBe(true);
+  });
+
+  it('resuming: the last state stands however old it is; another state runs', async () => {
+    let t = 3_000_000;
+    const opts = { dir, now: () => t };
+    expect((await runOnce('G7', 'MASTER', async () => 1, opts)).ran).toBe(true);
+    t += 3_600_000;
+    expect((await runOnce('G7', 'MASTER', async () => 1, { ...opts, resuming: true })).ran).toBe(false);
+    expect((await runOnce('G7', 'BACKUP', async () => 1, { ...opts, resuming: true })).ran).toBe(true);
+  });
+
   it('transitions serialise: the second waits for the first to finish', async () => {
     const order: string[] = [];
     const slow = (tag: string) => async () => {

@@ -16,7 +16,7 @@ import { Logger } from '../log.js';
 import { EngineControlHandler } from './control-handler.js';
 import { SyncEngine } from './engine.js';
 import { trackReadiness } from './readiness.js';
-import { DEFAULT_TRACK_FILE, ReadinessTracker } from './track-file.js';
+import { ReadinessTracker, trackFilePath } from './track-file.js';
 
 export interface DaemonOptions {
   daemonize: boolean;
@@ -24,16 +24,19 @@ export interface DaemonOptions {
 
 /** Marks the re-executed child of `-d` (Node cannot fork: the daemon is a detached copy). */
 const DAEMON_CHILD = 'CTSYNCD_DAEMON_CHILD';
+/** How long `-d` waits for the daemon's control socket. */
+const DAEMON_START_MS = 30_000;
+
+/** keepalived's track_file (./track-file.ts). */
+function readinessTracker(env: NodeJS.ProcessEnv): ReadinessTracker | undefined {
+  const path = trackFilePath(env);
+  return path === undefined ? undefined : new ReadinessTracker(path);
+}
 
 /**
  * Which kernel table the daemon drives: the real one (default), or with CTSYNCD_KERNEL=memory
  * an in-process table (unprivileged demos and tests; nothing reaches the kernel).
  */
-/** keepalived's track_file (env CTSYNC_TRACK_FILE, default /run/ctsync/vrrp-ready; `off`: none). */
-function readinessTracker(env: NodeJS.ProcessEnv): ReadinessTracker | undefined {
-  return env.CTSYNC_TRACK_FILE === 'off' ? undefined : new ReadinessTracker(env.CTSYNC_TRACK_FILE || DEFAULT_TRACK_FILE);
-}
-
 function kernelOptions(env: NodeJS.ProcessEnv): KernelTableOptions {
   return env.CTSYNCD_KERNEL === 'memory' ? { kind: 'memory' } : { kind: 'netlink' };
 }
@@ -50,10 +53,11 @@ async function daemonize(config: EngineConfig): Promise<number> {
     env: { ...process.env, [DAEMON_CHILD]: '1' },
   });
   child.unref();
-  for (let i = 0; i < 100; i++) {
+  // Bounded, but generous: the start-up dump of a large kernel table (100k entries) on a busy
+  // machine takes seconds before the socket listens.
+  for (const deadline = Date.now() + DAEMON_START_MS; Date.now() < deadline; await sleep(50)) {
     if (existsSync(config.general.unixPath) && child.exitCode === null) return 0;
     if (child.exitCode !== null) return 1;
-    await sleep(50);
   }
   return 1;
 }

@@ -3,10 +3,14 @@
  * §1.2): a node whose external cache is not yet in sync must not pre-empt a healthy master.
  * keepalived reads an integer from a `track_file` and adds value × weight to the priority
  * of the instances that track it, so the engine writes 0 when ready and a negative
- * demotion while it is not, e.g.
+ * demotion while it is not (templates/keepalived.conf.hbs renders the wiring):
  *
- *   vrrp_track_file ctsync_ready { file /run/ctsync/vrrp-ready }
+ *   track_file ctsync_ready { file /run/ctsync/vrrp-ready }
  *   vrrp_instance VI_LAN { track_file { ctsync_ready weight 1 } ... }
+ *
+ * The default demotion, 253, brings any priority up to 254 down to keepalived's floor of 1
+ * whatever the gap between the nodes' priorities (-254 and below would mean FAULT instead).
+ * A missing file reads as 0: an engine that writes none (conntrackd) demotes nobody.
  *
  * The policy is pure; `ReadinessTracker` holds the facts the daemon reports and writes the
  * file only when the value changes.
@@ -15,6 +19,11 @@ import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
 export const DEFAULT_TRACK_FILE = '/run/ctsync/vrrp-ready';
+
+/** The track file (env CTSYNC_TRACK_FILE, default DEFAULT_TRACK_FILE; `off`: none). */
+export function trackFilePath(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  return env.CTSYNC_TRACK_FILE === 'off' ? undefined : env.CTSYNC_TRACK_FILE || DEFAULT_TRACK_FILE;
+}
 
 export interface ReadinessFacts {
   /** When the engine started (ms). */
@@ -34,7 +43,7 @@ export interface ReadinessPolicy {
   maxWaitMs: number;
 }
 
-export const DEFAULT_READINESS_POLICY: ReadinessPolicy = { demotion: 100, maxWaitMs: 60_000 };
+export const DEFAULT_READINESS_POLICY: ReadinessPolicy = { demotion: 253, maxWaitMs: 60_000 };
 
 export type ReadinessReason = 'in-sync' | 'master' | 'gave-up-waiting' | 'awaiting-resync' | 'cache-stale';
 

@@ -68,14 +68,19 @@ export function writeFlowBatch(file: string, kind: FlowKind, from: number, to: n
   return file;
 }
 
-/** Create flows [0, n) of a kind in ns's kernel; returns the seconds it took. */
-export async function injectFlows(ns: Netns, dir: string, kind: FlowKind, n: number): Promise<number> {
+/**
+ * Create flows [0, n) of a kind in ns's kernel; returns the seconds it took. `chunk` flows per
+ * `conntrack -R`, `pauseMs` between them (default: the gentle pace above; the fail-over lab
+ * loads 100k in a few big chunks, as shared/lab/load.sh does in one).
+ */
+export async function injectFlows(ns: Netns, dir: string, kind: FlowKind, n: number, pace = { chunk: CHUNK, pauseMs: PAUSE_MS }): Promise<number> {
   const t0 = performance.now();
-  for (let from = 0; from < n; from += CHUNK) {
-    const file = writeFlowBatch(join(dir, `${kind}-${from}.batch`), kind, from, Math.min(n, from + CHUNK));
-    const r = nsExec(ns, ['conntrack', '-R', file]);
-    if (r.status !== 0) throw new Error(`conntrack -R ${kind} [${from}, +${CHUNK}) in ${ns.name}: ${r.stderr}`);
-    if (from + CHUNK < n) await new Promise((res) => setTimeout(res, PAUSE_MS));
+  const { chunk, pauseMs } = pace;
+  for (let from = 0; from < n; from += chunk) {
+    const file = writeFlowBatch(join(dir, `${kind}-${from}.batch`), kind, from, Math.min(n, from + chunk));
+    const r = nsExec(ns, ['conntrack', '-R', file], 120_000);
+    if (r.status !== 0) throw new Error(`conntrack -R ${kind} [${from}, +${chunk}) in ${ns.name}: ${r.stderr}`);
+    if (from + chunk < n) await new Promise((res) => setTimeout(res, pauseMs));
   }
   return (performance.now() - t0) / 1000;
 }

@@ -8,16 +8,12 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import type { Netns } from '../../helpers/netns.js';
 import { waitFor } from '../../helpers/netns.js';
-import { CTSYNCD } from '../../helpers/programs.js';
+import { CONNTRACKD, DAEMON_ARGV as PROGRAM, DAEMONS, type Daemon } from '../../helpers/programs.js';
 import { requestText } from '../../../src/engine/control/client.js';
 import { REQUEST } from '../../../src/engine/control/requests.js';
 import type { NodePaths } from './conf.js';
 
-export type Daemon = 'conntrackd' | 'ctsyncd';
-
-export const CONNTRACKD = '/usr/sbin/conntrackd';
-const PROGRAM: Record<Daemon, string[]> = { conntrackd: [CONNTRACKD], ctsyncd: CTSYNCD };
-export const DAEMONS: readonly Daemon[] = ['conntrackd', 'ctsyncd'];
+export { CONNTRACKD, DAEMONS, type Daemon };
 
 export interface Reply {
   status: number;
