@@ -8,24 +8,18 @@
  */
 import { describe, expect, it } from 'vitest';
 import { skipNote, skipReason } from '../helpers/netns.js';
-import { topologyFor } from './interop/cell.js';
+import { DIRECTIONS, topologyFor } from './interop/cell.js';
 import { runExpectCell } from './interop/ftp.js';
-import { CONNTRACKD, type Daemon } from './interop/node.js';
+import { CONNTRACKD } from './interop/node.js';
 
 const reason = skipReason([CONNTRACKD, 'conntrack', 'nft']);
 /** FTP control sessions, one expectation each. */
 const N = 200;
 
-const PAIRS: Array<[Daemon, Daemon]> = [
-  ['conntrackd', 'ctsyncd'],
-  ['ctsyncd', 'conntrackd'],
-  ['ctsyncd', 'ctsyncd'],
-];
-
 describe.skipIf(reason !== '')(`interop FTP expectations over FT-FW/UDP${skipNote(reason)}`, () => {
   const topo = topologyFor('ie');
 
-  it.each(PAIRS)(`%s → %s, ${N} FTP sessions`, async (sender, receiver) => {
+  it.each(DIRECTIONS)(`%s → %s, ${N} FTP sessions`, async (sender, receiver) => {
     const id = `FTFW/UDP ftp expect ${sender}→${receiver} N=${N}`;
     const t = await runExpectCell(topo(), { id, sender, receiver, mode: 'FTFW', transport: 'UDP', kind: 'tcp4', n: N });
     // eslint-disable-next-line no-console

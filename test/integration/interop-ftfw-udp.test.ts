@@ -7,18 +7,12 @@
  */
 import { describe, expect, it } from 'vitest';
 import { skipNote, skipReason } from '../helpers/netns.js';
-import { type CellSpec, runCell, runLossCell, topologyFor } from './interop/cell.js';
+import { CELL_FLOWS, type CellSpec, DIRECTIONS, runCell, runLossCell, topologyFor } from './interop/cell.js';
 import type { FlowKind } from './interop/flows.js';
 import { CONNTRACKD, type Daemon } from './interop/node.js';
 
 const reason = skipReason([CONNTRACKD, 'conntrack']);
-const N = 10_000;
-
-const PAIRS: Array<[Daemon, Daemon]> = [
-  ['conntrackd', 'ctsyncd'],
-  ['ctsyncd', 'conntrackd'],
-  ['ctsyncd', 'ctsyncd'],
-];
+const N = CELL_FLOWS;
 
 const cell = (sender: Daemon, receiver: Daemon, kind: FlowKind, n: number): CellSpec => ({
   id: `FTFW/UDP ${kind} ${sender}→${receiver} N=${n}`,
@@ -33,7 +27,7 @@ const cell = (sender: Daemon, receiver: Daemon, kind: FlowKind, n: number): Cell
 describe.skipIf(reason !== '')(`interop FT-FW/UDP${skipNote(reason)}`, () => {
   const topo = topologyFor('iu');
 
-  describe.each(PAIRS)('%s → %s', (sender, receiver) => {
+  describe.each(DIRECTIONS)('%s → %s', (sender, receiver) => {
     const kinds: FlowKind[] = ['tcp4', 'tcp6', 'snat', 'dnat'];
     it.each(kinds)(`%s flows, N=${N}`, async (kind) => {
       const n = N;
@@ -49,7 +43,7 @@ describe.skipIf(reason !== '')(`interop FT-FW/UDP${skipNote(reason)}`, () => {
 describe.skipIf(reason !== '')(`interop FT-FW/UDP with 20 % loss on the sync link${skipNote(reason)}`, () => {
   const topo = topologyFor('il');
 
-  it.each(PAIRS)('%s → %s, N=10000: receiver -e = sender -i after the load', async (sender, receiver) => {
+  it.each(DIRECTIONS)('%s → %s, N=10000: receiver -e = sender -i after the load', async (sender, receiver) => {
     const c = { ...cell(sender, receiver, 'tcp4', N), id: `FTFW/UDP 20% loss ${sender}→${receiver} N=${N}` };
     const t = await runLossCell(topo(), c);
     // eslint-disable-next-line no-console

@@ -7,18 +7,12 @@
  */
 import { describe, expect, it } from 'vitest';
 import { skipNote, skipReason } from '../helpers/netns.js';
-import { runCell, topologyFor } from './interop/cell.js';
+import { CELL_FLOWS, DIRECTIONS, runCell, topologyFor } from './interop/cell.js';
 import type { SyncMode, Transport } from './interop/conf.js';
-import { CONNTRACKD, type Daemon } from './interop/node.js';
+import { CONNTRACKD } from './interop/node.js';
 
 const reason = skipReason([CONNTRACKD, 'conntrack']);
-const N = 10_000;
-
-const PAIRS: Array<[Daemon, Daemon]> = [
-  ['conntrackd', 'ctsyncd'],
-  ['ctsyncd', 'conntrackd'],
-  ['ctsyncd', 'ctsyncd'],
-];
+const N = CELL_FLOWS;
 
 const VARIANTS: Array<[SyncMode, Transport]> = [
   ['FTFW', 'Multicast'],
@@ -35,7 +29,7 @@ describe.skipIf(reason !== '')(`interop mode × transport matrix${skipNote(reaso
   const topo = topologyFor('im');
 
   describe.each(VARIANTS)('%s over %s', (mode, transport) => {
-    it.each(PAIRS)(`%s → %s, N=${N}`, async (sender, receiver) => {
+    it.each(DIRECTIONS)(`%s → %s, N=${N}`, async (sender, receiver) => {
       const id = `${mode}/${transport} tcp4 ${sender}→${receiver} N=${N}`;
       const t = await runCell(topo(), { id, sender, receiver, mode, transport, kind: 'tcp4', n: N });
       // eslint-disable-next-line no-console

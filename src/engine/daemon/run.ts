@@ -80,15 +80,19 @@ export async function runDaemon(config: EngineConfig, opts: DaemonOptions, env: 
   let resolveDone: (status: number) => void = () => undefined;
   const done = new Promise<number>((r) => (resolveDone = r));
 
+  /** Closes what start-up opened, in reverse order, whether it got that far or not. */
+  const teardown = async (): Promise<void> => {
+    await server?.close();
+    track?.stop();
+    await engine?.stop();
+    links.close();
+    releaseLock(config.general.lockFile);
+    await log.close();
+  };
   const shutdown = (): Promise<void> => {
     stopping ??= (async () => {
       log.notice('---- shutdown received ----');
-      await server?.close();
-      track?.stop();
-      await engine?.stop();
-      links.close();
-      releaseLock(config.general.lockFile);
-      await log.close();
+      await teardown();
       resolveDone(0);
     })();
     return stopping;
@@ -120,12 +124,7 @@ export async function runDaemon(config: EngineConfig, opts: DaemonOptions, env: 
     });
     await server.listen();
   } catch (e) {
-    await server?.close();
-    track?.stop();
-    await engine?.stop();
-    links.close();
-    releaseLock(config.general.lockFile);
-    await log.close();
+    await teardown();
     throw e;
   }
   process.once('SIGTERM', () => void shutdown());

@@ -2,7 +2,7 @@
  * Operator actions of the engine (shared/spec/conntrackd.md §3.3–3.5, §7): commit, direct
  * injection, origin tracking, -t, -F, -R, -B, -n, -f, overruns and readiness.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,19 +10,9 @@ import { ReadinessTracker } from '../../../src/engine/daemon/track-file.js';
 import { IPS, type Conntrack } from '../../../src/engine/model/conntrack.js';
 import { NET_T } from '../../../src/engine/wire/nethdr.js';
 import { trackReadiness, type SyncState } from '../../../src/engine/daemon/readiness.js';
-import { engineConfig, enginePair, keysOf, kernelKeys, settle, tcpFlow, udpFlow, type Side } from './harness.js';
+import { engineConfig, enginePair, keysOf, kernelKeys, settle, stoppedAfterEach, tcpFlow, udpFlow } from './harness.js';
 
-const stops: Side[] = [];
-afterEach(async () => {
-  for (const s of stops.splice(0)) await s.engine.stop();
-});
-
-async function running(...sides: Side[]): Promise<void> {
-  for (const s of sides) {
-    stops.push(s);
-    await s.engine.start();
-  }
-}
+const running = stoppedAfterEach();
 
 const dataTypes = (types: number[]) => types.filter((t) => t !== NET_T.CTL);
 

@@ -5,6 +5,7 @@
 import type { EngineConfig, GeneralConfig, SyncConfig, SyncModeName } from '../../../src/engine/config/types.js';
 import type { Transport } from '../../../src/engine/channel/transport.js';
 import type { Conntrack } from '../../../src/engine/model/conntrack.js';
+import { afterEach } from 'vitest';
 import { MemoryKernel, MemoryKernelTable } from '../../../src/engine/kernel/memory-table.js';
 import type { KernelTable } from '../../../src/engine/kernel/kernel-table.js';
 import { SyncEngine } from '../../../src/engine/daemon/engine.js';
@@ -119,6 +120,23 @@ export function enginePair(mode: SyncModeName, opts: PairOptions = {}) {
   a.link.deliver = b.engine.receive;
   b.link.deliver = a.engine.receive;
   return { sched, a, b };
+}
+
+/**
+ * `running(...sides)` starts the sides' engines, in order; every engine started through it is
+ * stopped after each test of the file that calls this (at module level).
+ */
+export function stoppedAfterEach(): (...sides: Side[]) => Promise<void> {
+  const started: Side[] = [];
+  afterEach(async () => {
+    for (const s of started.splice(0)) await s.engine.stop();
+  });
+  return async (...sides) => {
+    for (const s of sides) {
+      started.push(s);
+      await s.engine.start();
+    }
+  };
 }
 
 /**

@@ -3,22 +3,12 @@
  * ExpectationSync end to end with commit of expectations, ALARM refresh and expiry, NOTRACK
  * readiness turning stale on loss.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Conntrack, Expectation } from '../../../src/engine/model/conntrack.js';
 import type { SyncState } from '../../../src/engine/daemon/readiness.js';
-import { engineConfig, enginePair, keysOf, kernelKeys, settle, tcpFlow, type Side } from './harness.js';
+import { engineConfig, enginePair, keysOf, kernelKeys, settle, stoppedAfterEach, tcpFlow } from './harness.js';
 
-const stops: Side[] = [];
-afterEach(async () => {
-  for (const s of stops.splice(0)) await s.engine.stop();
-});
-
-async function running(...sides: Side[]): Promise<void> {
-  for (const s of sides) {
-    stops.push(s);
-    await s.engine.start();
-  }
-}
+const running = stoppedAfterEach();
 
 function ftpControl(): Conntrack {
   return tcpFlow(1, { helper: 'ftp' });

@@ -3,22 +3,14 @@
  * §3.2, §7): kernel flows reach the peer's external cache, updates and deletes follow, the
  * start-up dump is not sent but events during it are, FT-FW converges under loss.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Conntrack } from '../../../src/engine/model/conntrack.js';
 import type { KernelTable } from '../../../src/engine/kernel/kernel-table.js';
 import { NET_T } from '../../../src/engine/wire/nethdr.js';
-import { engineConfig, enginePair, keysOf, kernelKeys, settle, tcpFlow, type Side } from './harness.js';
+import { engineConfig, enginePair, keysOf, kernelKeys, settle, stoppedAfterEach, tcpFlow, type Side } from './harness.js';
 
-const stops: Side[] = [];
-afterEach(async () => {
-  for (const s of stops.splice(0)) await s.engine.stop();
-});
-
-async function started(p: { a: Side; b: Side }): Promise<void> {
-  stops.push(p.a, p.b);
-  await p.a.engine.start();
-  await p.b.engine.start();
-}
+const running = stoppedAfterEach();
+const started = (p: { a: Side; b: Side }): Promise<void> => running(p.a, p.b);
 
 describe('SyncEngine: kernel → internal cache → peer external cache', () => {
   it('flows created in A reach B with their attributes; updates and deletes follow', async () => {

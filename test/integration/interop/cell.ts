@@ -76,6 +76,16 @@ export function topologyFor(prefix: string): () => Topology {
   return () => topo!;
 }
 
+/** The three directions of every interop cell: each way with conntrackd 1.4.7, and ctsyncd with itself. */
+export const DIRECTIONS: ReadonlyArray<[Daemon, Daemon]> = [
+  ['conntrackd', 'ctsyncd'],
+  ['ctsyncd', 'conntrackd'],
+  ['ctsyncd', 'ctsyncd'],
+];
+
+/** Flows per cell (issue 4: 10,000 in each). */
+export const CELL_FLOWS = 10_000;
+
 export interface CellSpec {
   id: string;
   sender: Daemon;
