@@ -66,7 +66,9 @@ function kernelPair(prefix: string, cfgA: EngineConfig, cfgB: EngineConfig): Ker
 }
 
 describe.skipIf(reason !== '')(`daemon core on the netlink kernel table${skipNote(reason)}`, () => {
-  const p = kernelPair('d', engineConfig('FTFW', {}, { netlinkBufferSize: 1_048_576, netlinkBufferSizeMaxGrowth: 4_194_304, netlinkOverrunResync: 1 }), engineConfig('FTFW'));
+  const p = kernelPair('d', engineConfig('FTFW', {}, { netlinkBufferSize: 1_048_576, netlinkBufferSizeMaxGrowth: 4_194_304, netlinkOverrunResync: 1 }),
+    // B's socket holds the events of a 20k commit, so that every one of them is seen and judged by its port id
+    engineConfig('FTFW', {}, { netlinkBufferSize: 33_554_432 }));
 
   test('conntrack -I flows in A appear in B; commit puts them in B’s kernel; nothing comes back', async () => {
     for (let i = 1; i <= 20; i++) {
@@ -118,6 +120,11 @@ describe.skipIf(reason !== '')(`daemon core on the netlink kernel table${skipNot
       expect(r).toMatchObject({ done: true, committed: 20_020, failed: 0 });
       // plus 10.9.0.1, committed by the first test and since deleted in A only
       expect(p.nsB.run('conntrack', ['-C']).trim()).toBe('20021');
+      // B knows its commit's events by their port id and sends none of them back
+      expect(await waitFor(() => p.b.internal!.ct.size === 20_021, 5000)).toBe(true);
+      await new Promise((res) => setTimeout(res, 300));
+      expect(p.b.snapshot().runtime.netlinkOverrun).toBe(0);
+      expect(p.a.external!.ct.size).toBe(0);
       // eslint-disable-next-line no-console
       console.log(`commit of 20,020 entries (netlink, batched): ${r.seconds.toFixed(3)} s = ${((r.seconds / 20_020) * 1e6).toFixed(2)} µs/entry`);
     } finally {

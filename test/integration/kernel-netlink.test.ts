@@ -85,6 +85,53 @@ describe.skipIf(reason !== '')(`netlink kernel table on the real kernel${reason 
     await table.flush();
   }, 30_000);
 
+  test('a batch of 20k mixing new and existing flows: every flow with its attributes, EEXIST at its index, events under the table\'s own port ids; RELATED flows after their masters in one batch', async () => {
+    const N = 20_000;
+    const key = (ct: Conntrack) => `${ct.orig.src}:${ct.orig.sport}`;
+    const flows = syntheticFlows(N).map((ct, i) => ({ ...ct, mark: i + 1, timeout: 1000 + (i % 1000) }));
+    // every 7th flow is in the kernel already, with its own mark: the batch must leave it alone
+    const existing = flows.filter((_, i) => i % 7 === 3).map((ct) => ({ ...ct, mark: 0xbeef }));
+    const events: CtEvent[] = [];
+    const sub = table.subscribe({ events: { new: true }, rcvbuf: 32 << 20, onEvents: (e) => events.push(...e) });
+    try {
+      expect((await table.createBatch(existing)).every((r) => r === 0)).toBe(true);
+      const results = await table.createBatch(flows);
+      const wrong = [...results].flatMap((r, i) => (r === (i % 7 === 3 ? ERRNO.EEXIST : 0) ? [] : [`${i}: ${r}`]));
+      expect(wrong).toEqual([]);
+
+      const marks = new Map<string, number>();
+      let bad = 0;
+      await table.dump((batch) => {
+        for (const ct of batch) {
+          marks.set(key(ct), ct.mark ?? -1);
+          if (ct.tcp?.state !== TCP_STATE.ESTABLISHED || !(ct.timeout! > 900 && ct.timeout! < 2000)) bad++;
+        }
+      });
+      expect(bad).toBe(0);
+      expect(marks.size).toBe(N);
+      expect(flows.filter((ct, i) => marks.get(key(ct)) !== (i % 7 === 3 ? 0xbeef : i + 1)).map(key)).toEqual([]);
+      expect(await waitFor(() => events.length >= N, 10_000)).toBe(true);
+      const own = table.portIds();
+      expect([...new Set(events.map((e) => e.portId))].filter((p) => !own.includes(p))).toEqual([]);
+
+      // masters then RELATED flows in one call (as injection sends them), each RELATED flow naming
+      // a master from the far end: a batch that reordered them would meet ENOENT (no master yet)
+      await table.flush();
+      const masters = syntheticFlows(2048);
+      const related: Conntrack[] = masters.map((_, i) => ({
+        orig: { l3: 'ipv4', src: '10.0.2.10', dst: masters[2047 - i]!.orig.src, proto: IPPROTO.UDP, sport: 2000, dport: 1024 + i },
+        master: masters[2047 - i]!.orig,
+        status: 0x8,
+        timeout: 600,
+      }));
+      expect([...(await table.createBatch([...masters, ...related]))].filter((r) => r !== 0)).toEqual([]);
+      expect((await table.get(related[0]!))?.master).toEqual(masters[2047]!.orig);
+    } finally {
+      sub.close();
+      await table.flush();
+    }
+  }, 60_000);
+
   test('an overrun (small buffer, burst) is reported; the buffer can grow', async () => {
     let overruns = 0;
     let received = 0;
