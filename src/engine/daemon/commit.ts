@@ -1,7 +1,7 @@
 /**
  * Commit of the external cache into the kernel table (`conntrackd -c`, shared/spec/
  * conntrackd.md §3.3): masters before RELATED flows, then expectations; batched creates in
- * slices that give the event loop back; EEXIST → destroy + create once more. The cache is
+ * pipelined slices that give the event loop back; EEXIST → destroy + create once more. The cache is
  * not cleared. Runs on the commit handle, so its events are not replicated (§3.2).
  */
 import type { Conntrack, CtTuple, Expectation } from '../model/conntrack.js';
@@ -12,7 +12,7 @@ import type { CacheObject } from '../cache/object.js';
 import { commitOrder, commitTimeout } from '../cache/commit.js';
 import { errnoOf } from './inject.js';
 import type { EngineLog } from './log.js';
-import { SLICE, yieldToLoop } from './loop.js';
+import { SLICE } from './loop.js';
 import type { Target } from './targets.js';
 
 export interface CommitResult {
@@ -74,31 +74,47 @@ export class Committer {
     return { done: true, committed, failed, seconds: Number(ns) / 1e9 };
   }
 
-  /** COMMIT_STATE_MASTER then COMMIT_STATE_RELATED, a slice at a time. */
+  /**
+   * COMMIT_STATE_MASTER then COMMIT_STATE_RELATED, a slice at a time. A slice is built and
+   * packed while the one before it is in the kernel: the kernel inserts without waiting for
+   * this thread, and this thread takes in the commit's own events meanwhile (§3.2).
+   */
   private async conntracks(objs: Iterable<CacheObject<Conntrack>>): Promise<[number, number]> {
     let ok = 0;
     let bad = 0;
-    let slice: Conntrack[] = [];
-    let related = false;
-    const flush = async (): Promise<void> => {
-      const [o, b] = await this.createSlice(slice);
+    let inKernel: Promise<[number, number]> | undefined;
+    const settle = async (): Promise<void> => {
+      const prev = inKernel;
+      inKernel = undefined;
+      if (prev === undefined) return;
+      const [o, b] = await prev;
       ok += o;
       bad += b;
-      slice = [];
-      await yieldToLoop();
     };
+    let slice: Conntrack[] = [];
+    const send = async (): Promise<void> => {
+      const next = this.createSlice(slice);
+      slice = [];
+      // awaited by the next send or at the end; never an unhandled rejection meanwhile
+      next.catch(() => undefined);
+      await settle();
+      inKernel = next;
+    };
+    let related = false;
     for (const obj of commitOrder(objs)) {
-      // never mix the last masters and the first RELATED flows in one batch
+      // never mix the last masters and the first RELATED flows, nor send one before its master
       if (!related && obj.data.master !== undefined) {
         related = true;
-        if (slice.length) await flush();
+        if (slice.length) await send();
+        await settle();
       }
       // the clock is read per entry: messages applied while a slice was in the kernel may
       // have touched later entries (a lastupdate after a stale `now` reads as "in the future")
       slice.push(this.entry(obj, this.opts.nowSeconds()));
-      if (slice.length >= SLICE) await flush();
+      if (slice.length >= SLICE) await send();
     }
-    if (slice.length) await flush();
+    if (slice.length) await send();
+    await settle();
     return [ok, bad];
   }
 
