@@ -13,7 +13,6 @@ export class RecordStore {
   private capacity: number;
   /** Slots handed out at least once (the rest of `buf` was never written). */
   private used = 0;
-  private live = 0;
   private readonly free: number[] = [];
 
   constructor(readonly size: number) {
@@ -33,21 +32,16 @@ export class RecordStore {
     return i;
   }
 
+  /**
+   * The slot is free for the next put(). The store keeps its high-water mark (as malloc keeps
+   * freed objects' memory): a table refilled after a flush reuses pages already in memory
+   * instead of growing again, page fault by page fault.
+   */
   release(i: number): void {
-    this.live--;
-    if (this.live === 0 && this.capacity > INITIAL_SLOTS) {
-      // empty after a flush: give the memory back instead of keeping the high-water mark
-      this.capacity = INITIAL_SLOTS;
-      this.buf = Buffer.allocUnsafeSlow(this.capacity * this.size);
-      this.used = 0;
-      this.free.length = 0;
-      return;
-    }
     this.free.push(i);
   }
 
   private alloc(): number {
-    this.live++;
     const reused = this.free.pop();
     if (reused !== undefined) return reused;
     if (this.used === this.capacity) {
