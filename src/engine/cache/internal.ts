@@ -6,7 +6,7 @@
  */
 import type { Conntrack, CtEventType, Expectation } from '../model/conntrack.js';
 import type { FilterConfig } from '../config/types.js';
-import { CT, EXP, records, u16, w16, w32 } from '../kernel/record.js';
+import { CT, EXP, copyBytes, records, u16, w16, w32 } from '../kernel/record.js';
 import { Cache } from './cache.js';
 import type { CacheObject } from './object.js';
 import { conntrackCacheKey, expectationCacheKey } from './key.js';
@@ -147,7 +147,7 @@ export class InternalCache {
     const C = R.L.ct;
     const key = this.masterKey;
     key.fill(0);
-    rec.copy(key, C.orig, o + E.master, o + E.master + R.tupleSize);
+    copyBytes(rec, o + E.master, key, C.orig, R.tupleSize);
     let p = CT.ORIG;
     if (R.present(rec, o) & EXP.ZONE) {
       p |= CT.ZONE;

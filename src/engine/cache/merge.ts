@@ -5,7 +5,7 @@
  * record slots, attribute by presence bit: this runs for every kernel event and every peer
  * message.
  */
-import { CT, EXP, records, w32, type RecordCodec } from '../kernel/record.js';
+import { CT, EXP, copyBytes, records, w32, type RecordCodec } from '../kernel/record.js';
 
 /** A slot field: its presence bit, offset and size in bytes. */
 type Field = readonly [bit: number, at: number, size: number];
@@ -44,7 +44,7 @@ function merge(fields: readonly Field[], R: RecordCodec, into: Buffer, io: numbe
   let q = R.present(into, io);
   for (const [bit, at, size] of fields) {
     if ((p & bit) === 0) continue;
-    from.copy(into, io + at, fo + at, fo + at + size);
+    copyBytes(from, fo + at, into, io + at, size);
     q |= bit;
   }
   w32(into, io + R.L.head.present, q);

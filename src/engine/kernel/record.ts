@@ -390,6 +390,13 @@ export const u32: (b: Buffer, o: number) => number = LE
 export function u64(b: Buffer, o: number): number {
   return LE ? u32(b, o) + u32(b, o + 4) * 0x100000000 : u32(b, o) * 0x100000000 + u32(b, o + 4);
 }
+/**
+ * Copies `n` bytes of `src[so]` to `dst[d]`. For the few bytes of an address or a field a
+ * byte loop: Buffer.copy costs a typed-array view per call, more than the copy itself.
+ */
+export function copyBytes(src: Buffer, so: number, dst: Buffer, d: number, n: number): void {
+  for (let i = 0; i < n; i++) dst[d + i] = src[so + i]!;
+}
 export function w16(b: Buffer, o: number, v: number): void {
   if (LE) b.writeUInt16LE(v, o);
   else b.writeUInt16BE(v, o);

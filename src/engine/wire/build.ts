@@ -7,7 +7,7 @@
  */
 import { IPPROTO, IPS } from '../model/conntrack.js';
 import type { SyncConfig } from '../config/types.js';
-import { CT, EXP, TUP_ICMP, TUP_PORTS, AF_INET, records, u16, u32, type RecordCodec } from '../kernel/record.js';
+import { CT, EXP, TUP_ICMP, TUP_PORTS, AF_INET, copyBytes, records, u16, u32, type RecordCodec } from '../kernel/record.js';
 import { NTA, NTA_EXP, NTA_HDR, HELPER_NAME_MAX, EXP_FN_MAX, ntaAlign } from './attributes.js';
 import { NETHDR_ACK_SIZ, NETHDR_SIZ, NET_T, writeHeader } from './nethdr.js';
 
@@ -106,8 +106,8 @@ export class MessageBuilder {
     const n = o + E.nat_tuple;
     if (p & EXP.NAT && rec[n + T.family] === AF_INET) {
       const at = this.attr(NTA_EXP.NAT_IPV4, 8);
-      rec.copy(this.buf, at, n + T.src, n + T.src + 4);
-      rec.copy(this.buf, at + 4, n + T.dst, n + T.dst + 4);
+      copyBytes(rec, n + T.src, this.buf, at, 4);
+      copyBytes(rec, n + T.dst, this.buf, at + 4, 4);
       this.u8(NTA_EXP.NAT_L4PROTO, rec[n + T.proto]!);
       this.ports(NTA_EXP.NAT_PORT, u16(rec, n + T.sport), u16(rec, n + T.dport));
       this.u32(NTA_EXP.NAT_DIR, u32(rec, o + E.nat_dir));
@@ -168,8 +168,8 @@ export class MessageBuilder {
     const T = this.R.L.tuple;
     const n = rec[t + T.family] === AF_INET ? 4 : 16;
     const at = this.attr(n === 4 ? id4 : id6, 2 * n);
-    rec.copy(this.buf, at, t + T.src, t + T.src + n);
-    rec.copy(this.buf, at + n, t + T.dst, t + T.dst + n);
+    copyBytes(rec, t + T.src, this.buf, at, n);
+    copyBytes(rec, t + T.dst, this.buf, at + n, n);
   }
 
   /** A tuple of an expectation: addresses, l4 protocol and, for ported masters, the ports (0 when absent). */
@@ -182,7 +182,7 @@ export class MessageBuilder {
 
   private addr(rec: Buffer, at: number, v4: boolean, id4: number, id6: number): void {
     const n = v4 ? 4 : 16;
-    rec.copy(this.buf, this.attr(v4 ? id4 : id6, n), at, at + n);
+    copyBytes(rec, at, this.buf, this.attr(v4 ? id4 : id6, n), n);
   }
 
   /** Item 4 of §1.7: per-protocol attributes. */
@@ -275,7 +275,7 @@ export class MessageBuilder {
     while (bytes < room && rec[at + bytes] !== 0) bytes++;
     if (NTA_HDR + bytes + 1 > max) return;
     const p = this.attr(id, bytes + 1);
-    rec.copy(this.buf, p, at, at + bytes);
+    copyBytes(rec, at, this.buf, p, bytes);
     this.buf[p + bytes] = 0;
   }
 

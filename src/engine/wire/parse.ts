@@ -5,7 +5,9 @@
  * rest; addresses stay the raw bytes they are on the wire. Any TLV error rejects the whole
  * message: the caller counts it as `bad_payload`.
  */
-import { CT, EXP, TUP_ICMP, TUP_PORTS, AF_INET, AF_INET6, KIND_CT, KIND_EXP, records, w16, w32, type RecordCodec } from '../kernel/record.js';
+import {
+  CT, EXP, TUP_ICMP, TUP_PORTS, AF_INET, AF_INET6, KIND_CT, KIND_EXP, copyBytes, records, w16, w32, type RecordCodec,
+} from '../kernel/record.js';
 import { CT_ATTR_LEN, EXP_ATTR_LEN, NTA, NTA_EXP, NTA_HDR, ntaAlign } from './attributes.js';
 
 /**
@@ -70,8 +72,8 @@ function begin(buf: Buffer, into: Buffer, o: number): void {
 function addresses(t: number, p: number, n: number): void {
   const T = R.L.tuple;
   out[t + T.family] = n === 4 ? AF_INET : AF_INET6;
-  msg.copy(out, t + T.src, p, p + n);
-  msg.copy(out, t + T.dst, p + n, p + 2 * n);
+  copyBytes(msg, p, out, t + T.src, n);
+  copyBytes(msg, p + n, out, t + T.dst, n);
 }
 
 function ports(t: number, p: number): void {
@@ -83,7 +85,7 @@ function ports(t: number, p: number): void {
 
 /** A NAT address: the range's address (`n` bytes). */
 function natAddress(nat: number, p: number, n: number): void {
-  msg.copy(out, nat + R.L.nat.addr, p, p + n);
+  copyBytes(msg, p, out, nat + R.L.nat.addr, n);
 }
 
 /** A NAT port (host-order quirk, §1.12). */
@@ -234,7 +236,7 @@ function visitCt(id: number, p: number, n: number): void {
 function cstring(field: number, room: number, p: number, n: number): boolean {
   let len = 0;
   while (len < n && len < room - 1 && msg[p + len] !== 0) len++;
-  msg.copy(out, field, p, p + len);
+  copyBytes(msg, p, out, field, len);
   return len > 0;
 }
 
@@ -251,8 +253,8 @@ export function parseConntrack(buf: Buffer, start: number, end: number, into: Bu
   const T = R.L.tuple;
   const n = out[o + C.orig + T.family] === AF_INET ? 4 : 16;
   // NAT ranges: an absent address means the NAT kept it (reply dst == orig src, §1.7 item 8).
-  if (present & CT.SNAT && !(seen & Seen.SNAT_ADDR)) out.copy(out, o + C.snat + R.L.nat.addr, o + C.orig + T.src, o + C.orig + T.src + n);
-  if (present & CT.DNAT && !(seen & Seen.DNAT_ADDR)) out.copy(out, o + C.dnat + R.L.nat.addr, o + C.orig + T.dst, o + C.orig + T.dst + n);
+  if (present & CT.SNAT && !(seen & Seen.SNAT_ADDR)) copyBytes(out, o + C.orig + T.src, out, o + C.snat + R.L.nat.addr, n);
+  if (present & CT.DNAT && !(seen & Seen.DNAT_ADDR)) copyBytes(out, o + C.orig + T.dst, out, o + C.dnat + R.L.nat.addr, n);
   w32(out, o + R.L.head.present, present | CT.ORIG);
   out[o + R.L.head.kind] = KIND_CT;
   return true;
