@@ -5,8 +5,8 @@
  * them, so the kernel side's cost is not in the figure.
  */
 import { describe, expect, it } from 'vitest';
-import type { CtEvent } from '../src/engine/model/conntrack.js';
-import type { KernelTable, SubscribeOptions } from '../src/engine/kernel/kernel-table.js';
+import type { KernelTable, RecordBatch, SubscribeOptions } from '../src/engine/kernel/kernel-table.js';
+import { records } from '../src/engine/kernel/record.js';
 import { MemoryKernel, MemoryKernelTable } from '../src/engine/kernel/memory-table.js';
 import { SyncEngine } from '../src/engine/daemon/engine.js';
 import { ArrayLog, FakeScheduler, START, engineConfig, tcpFlow } from '../test/engine/daemon/harness.js';
@@ -22,13 +22,13 @@ function engineWithTap(sched: FakeScheduler, send: (p: Buffer) => void) {
     return Object.assign(Object.create(t) as KernelTable, {
       subscribe: (opts: SubscribeOptions) => {
         tap = opts;
-        return t.subscribe({ ...opts, onEvents: () => undefined });
+        return t.subscribe({ ...opts, onRecords: () => undefined });
       },
     });
   };
   const transport = { payloadLimit: 1472, stream: false, send };
   const engine = new SyncEngine(engineConfig('FTFW'), { openKernel: open, transport, log: new ArrayLog(), scheduler: sched });
-  return { engine, feed: (evs: CtEvent[]) => tap!.onEvents(evs) };
+  return { engine, feed: (batch: RecordBatch) => tap!.onRecords(batch) };
 }
 
 function cpuMicros(fn: () => void): number {
@@ -48,14 +48,20 @@ describe('hot path CPU per event (FT-FW)', () => {
     await a.engine.start();
     await b.engine.start();
     const phases: Record<string, { send: number; recv: number }> = {};
+    const R = records();
     // a warm-up round (JIT), then the measured one on fresh flows
     const rounds = [['new', 0], ['destroy', 0], ['new', N], ['update', N], ['destroy', N]] as const;
     for (const [type, base] of rounds) {
-      const events: CtEvent[] = Array.from({ length: N }, (_, i) => ({ type, ct: tcpFlow(base + i, { mark: i, id: i, use: 1 }), portId: 0 }));
+      // the events as the addon's reader delivers them: record slots marked with type and port
+      const events = R.alloc(N);
+      for (let i = 0; i < N; i++) {
+        R.packCt(tcpFlow(base + i, { mark: i, id: i, use: 1 }), events, i * R.slot);
+        R.markEvent(events, i * R.slot, type, 0);
+      }
       wire.length = 0;
       const send = cpuMicros(() => {
         for (let i = 0; i < N; i += BATCH) {
-          a.feed(events.slice(i, i + BATCH));
+          a.feed({ buf: events.subarray(i * R.slot, (i + BATCH) * R.slot), count: BATCH });
           sched.advance(0); // the tx run after each wake-up
         }
       });

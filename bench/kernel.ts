@@ -186,7 +186,7 @@ async function intake(lab: Lab, n: number, which: ReadonlySet<KernelScenario>, r
   // the addon, in this process
   let got = 0;
   let overruns = 0;
-  const sub = lab.tables[1].subscribe({ events: { new: true }, rcvbuf: RCVBUF, onEvents: (e) => (got += e.length), onOverrun: (c) => (overruns += c) });
+  const sub = lab.tables[1].subscribe({ events: { new: true }, rcvbuf: RCVBUF, onRecords: (b) => (got += b.count), onOverrun: (c) => (overruns += c) });
   try {
     const r = await intakeRound(lab, n, { pid: process.pid, count: async () => got, reset: () => (got = 0) });
     if (r.complete && overruns === 0) {

@@ -5,7 +5,7 @@
 //   npm run build && node bench/wire-cache.mjs [N]        (N defaults to 100000)
 //
 // encode       MessageBuilder.conntrack of a kernel entry (with reply tuple) + batcher append
-// decode       ReceivePipeline over full datagrams (header checks + TLV parse into the model)
+// decode       ReceivePipeline over full datagrams (header checks + TLV parse into a record slot)
 // cache new    InternalCache NEW event (key, counters stripped, insert)
 // cache update InternalCache UPDATE event (key lookup + merge)
 // ext update   ExternalCache UPD of a decoded object (lookup + merge)
@@ -29,6 +29,7 @@ const { ReceivePipeline } = await import(dist('wire/receive.js').href);
 const { InternalCache } = await import(dist('cache/internal.js').href);
 const { ExternalCache } = await import(dist('cache/external.js').href);
 const { FtfwSync } = await import(dist('sync/ftfw.js').href);
+const { records } = await import(dist('kernel/record.js').href);
 
 const flow = (i, state = 3, mark = 0) => ({
   orig: { l3: 'ipv4', src: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, dst: '10.0.2.10', proto: 6, sport: 1024 + (i % 60000), dport: 80 },
@@ -39,8 +40,16 @@ const flow = (i, state = 3, mark = 0) => ({
   tcp: { state },
   counters: { origPackets: 10, origBytes: 1000, replyPackets: 10, replyBytes: 2000 },
 });
-const flows = Array.from({ length: N }, (_, i) => flow(i));
-const updates = Array.from({ length: N }, (_, i) => flow(i, 4, 7));
+// the entries as kernel events deliver them: record slots, slot i at i * SLOT
+const R = records();
+const SLOT = R.slot;
+const slots = (make) => {
+  const buf = R.alloc(N);
+  for (let i = 0; i < N; i++) R.packCt(make(i), buf, i * SLOT);
+  return buf;
+};
+const flows = slots((i) => flow(i));
+const updates = slots((i) => flow(i, 4, 7));
 
 function time(label, n, fn) {
   const runs = [];
@@ -65,11 +74,11 @@ const sink = { payloadLimit: 1472, stream: false, send: () => undefined };
   const b = new MessageBuilder(opts);
   const batcher = new DatagramBatcher(sink);
   time('encode', N, () => {
-    for (let i = 0; i < N; i++) batcher.append(b.buf, b.conntrack(0, 0, i, flows[i]));
+    for (let i = 0; i < N; i++) batcher.append(b.buf, b.conntrack(0, 0, i, flows, i * SLOT));
     batcher.flush();
   });
   const out = new DatagramBatcher(collect);
-  for (let i = 0; i < N; i++) out.append(b.buf, b.conntrack(1, 0, i, flows[i]));
+  for (let i = 0; i < N; i++) out.append(b.buf, b.conntrack(1, 0, i, flows, i * SLOT));
   out.flush();
 }
 
@@ -89,17 +98,19 @@ const sink = { payloadLimit: 1472, stream: false, send: () => undefined };
   const now = () => 1000;
   time('cache new', N, () => {
     c = new InternalCache({ hashLimit: 2 * N, nowSeconds: now });
-    for (let i = 0; i < N; i++) c.ctEvent({ type: 'new', ct: flows[i], portId: 0 });
+    for (let i = 0; i < N; i++) c.ctEvent('new', 0, flows, i * SLOT);
   });
   time('cache update', N, () => {
-    for (let i = 0; i < N; i++) c.ctEvent({ type: 'update', ct: updates[i], portId: 0 });
+    for (let i = 0; i < N; i++) c.ctEvent('update', 0, updates, i * SLOT);
   });
   const e = new ExternalCache({ hashLimit: 2 * N, nowSeconds: now });
-  const decoded = [];
-  const p = new ReceivePipeline({ recv: () => 0 }, { conntrack: (_t, ct) => decoded.push(ct), expectation: () => undefined }, false);
+  const decoded = R.alloc(N);
+  let k = 0;
+  const keep = (_t, rec, o) => rec.copy(decoded, k++ * SLOT, o, o + SLOT);
+  const p = new ReceivePipeline({ recv: () => 0 }, { conntrack: keep, expectation: () => undefined }, false);
   for (const d of datagrams) p.receive(d);
   time('ext update', N, () => {
-    for (let i = 0; i < N; i++) e.conntrack('update', decoded[i]);
+    for (let i = 0; i < N; i++) e.conntrack('update', decoded, i * SLOT);
   });
 }
 
@@ -114,15 +125,16 @@ const sink = { payloadLimit: 1472, stream: false, send: () => undefined };
     resendQueueSize: 2 * N,
     ackWindowSize: 300,
   });
+  // filled before the sync mode is attached: nothing is sent for it (as the start-up dump)
+  for (let i = 0; i < N; i++) internal.ctEvent('update', 0, flows, i * SLOT);
   internal.onEnqueue = (o) => tx.enqueue(o);
-  for (let i = 0; i < N; i++) internal.populate(flows[i]);
   let round = 0;
   time('sender', N, () => {
     wire.length = 0;
     round++;
     // events arrive in batches of 100 per main-loop turn, as from one netlink read
     for (let i = 0; i < N; i += 100) {
-      for (let k = i; k < i + 100 && k < N; k++) internal.ctEvent({ type: 'update', ct: round % 2 ? updates[k] : flows[k], portId: 0 });
+      for (let k = i; k < i + 100 && k < N; k++) internal.ctEvent('update', 0, round % 2 ? updates : flows, k * SLOT);
       while (soonQ.length) soonQ.shift()();
     }
   });

@@ -6,6 +6,7 @@
  */
 import { formatConntrackLine } from '../engine/control/format.js';
 import type { Conntrack, CtEvent, CtEventType } from '../engine/model/conntrack.js';
+import { records } from '../engine/kernel/record.js';
 import { tableEntry, type TableEntry } from './conntrack-table.js';
 import type { OpmodeContext, OpmodeOptions } from './context.js';
 
@@ -42,7 +43,8 @@ export async function monitorConntrackTable(ctx: OpmodeContext, opts: OpmodeOpti
   const stop = ctx.interrupted();
   const failed = new Promise<void>((resolve) => {
     const sub = kernel.subscribe({
-      onEvents: (events) => {
+      onRecords: ({ buf, count }) => {
+        const events = records().events(buf, count).cts;
         for (const ev of events) ctx.out(opts.json ? JSON.stringify(monitorEvent(ev)) : formatEventLine(ev));
         shown += events.length;
       },

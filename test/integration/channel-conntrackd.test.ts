@@ -14,7 +14,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LinkConfig } from '../../src/engine/config/types.js';
 import type { Conntrack } from '../../src/engine/model/conntrack.js';
 import { IPPROTO, IPS, TCP_STATE } from '../../src/engine/model/conntrack.js';
-import { NETHDR_SIZ, NET_T, PROTOCOL_VERSION, parseConntrack } from '../../src/engine/wire/index.js';
+import { NETHDR_SIZ, NET_T, PROTOCOL_VERSION } from '../../src/engine/wire/index.js';
+import { parseCt } from '../helpers/records.js';
 import { buildChannels } from '../engine/channel/peer-harness.js';
 import type { BuiltChannels, ChannelPeer } from '../engine/channel/peer-harness.js';
 import { cleanup, hasProgram, Netns, netnsSupport, veth, waitFor } from '../helpers/netns.js';
@@ -32,7 +33,7 @@ function conntracks(payload: Buffer): Array<{ type: number; ct: Conntrack | unde
     const type = payload[off]! & 0x0f;
     const len = payload.readUInt16BE(off + 2);
     if (len < NETHDR_SIZ || version !== PROTOCOL_VERSION) break;
-    if (type <= NET_T.CT_DEL) out.push({ type, ct: parseConntrack(payload, off + NETHDR_SIZ, off + len) });
+    if (type <= NET_T.CT_DEL) out.push({ type, ct: parseCt(payload, off + NETHDR_SIZ, off + len) });
     off += len;
   }
   return out;

@@ -14,6 +14,7 @@ import type { Conntrack } from '../../src/engine/model/conntrack.js';
 import { MessageBuilder } from '../../src/engine/wire/build.js';
 import { NET_F, NET_T } from '../../src/engine/wire/nethdr.js';
 import { prng } from '../engine/sync/harness.js';
+import { slot } from '../helpers/records.js';
 import { Netns, cleanup, skipNote, skipReason, veth, waitFor } from '../helpers/netns.js';
 import { SYNC_PORT, writeNodeConf } from './interop/conf.js';
 import { CONNTRACKD, DAEMONS, nsExec, SyncNode } from './interop/node.js';
@@ -44,7 +45,7 @@ const flow: Conntrack = {
 /** A valid CT_NEW that starts a session (HELLO: accepted whatever seq the daemon expects). */
 function ctNew(seq: number): Buffer {
   const b = new MessageBuilder({ sendTimeout: true, tcpWindowTracking: false });
-  return Buffer.from(b.buf.subarray(0, b.conntrack(NET_T.CT_NEW, NET_F.HELLO, seq, flow)));
+  return Buffer.from(b.buf.subarray(0, b.conntrack(NET_T.CT_NEW, NET_F.HELLO, seq, ...slot(flow))));
 }
 
 /** The bad datagrams and what each must count (`-s network`, shared/spec/conntrackd.md §1.10). */

@@ -9,6 +9,7 @@ import { NetlinkKernelTable } from '../../src/engine/kernel/netlink-table.js';
 import { addonAvailable } from '../../src/engine/kernel/addon.js';
 import { ERRNO } from '../../src/engine/kernel/kernel-error.js';
 import { Netns, cleanup, netnsSupport, waitFor } from '../helpers/netns.js';
+import { onEvents } from '../helpers/records.js';
 
 const ns = netnsSupport();
 const reason = !ns.ok ? ns.reason : !addonAvailable() ? 'the ctnetlink addon is not built' : '';
@@ -92,7 +93,7 @@ describe.skipIf(reason !== '')(`netlink kernel table on the real kernel${reason 
     // every 7th flow is in the kernel already, with its own mark: the batch must leave it alone
     const existing = flows.filter((_, i) => i % 7 === 3).map((ct) => ({ ...ct, mark: 0xbeef }));
     const events: CtEvent[] = [];
-    const sub = table.subscribe({ events: { new: true }, rcvbuf: 32 << 20, onEvents: (e) => events.push(...e) });
+    const sub = table.subscribe({ events: { new: true }, rcvbuf: 32 << 20, onRecords: onEvents((e) => events.push(...e)) });
     try {
       expect((await table.createBatch(existing)).every((r) => r === 0)).toBe(true);
       const results = await table.createBatch(flows);
@@ -135,7 +136,7 @@ describe.skipIf(reason !== '')(`netlink kernel table on the real kernel${reason 
   test('an overrun (small buffer, burst) is reported; the buffer can grow', async () => {
     let overruns = 0;
     let received = 0;
-    const lossy = table.subscribe({ rcvbuf: 4096, onEvents: (e) => (received += e.length), onOverrun: (n) => (overruns += n) });
+    const lossy = table.subscribe({ rcvbuf: 4096, onRecords: (b) => (received += b.count), onOverrun: (n) => (overruns += n) });
     expect(lossy.getRcvBuf()).toBeLessThan(64 * 1024);
     expect(lossy.reliable).toBe(false);
     try {
@@ -162,9 +163,9 @@ describe.skipIf(reason !== '')(`netlink kernel table on the real kernel${reason 
         events: { destroy: true },
         reliable,
         rcvbuf: 64 * 1024,
-        onEvents: (e) => {
+        onRecords: onEvents((e) => {
           for (const ev of e) seen.add(`${ev.ct.orig.src}:${ev.ct.orig.sport}`);
-        },
+        }),
         onOverrun: (n) => (overruns += n),
       });
       try {
@@ -198,7 +199,7 @@ describe.skipIf(reason !== '')(`netlink kernel table on the real kernel${reason 
       '}',
     ].join('\n') + '\n');
     const events: CtEvent[] = [];
-    const sub = table.subscribe({ onEvents: (e) => events.push(...e) });
+    const sub = table.subscribe({ onRecords: onEvents((e) => events.push(...e)) });
     try {
       const script = `
         const net = require('node:net');

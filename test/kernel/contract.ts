@@ -7,6 +7,7 @@ import { IPPROTO, IPS, TCP_STATE, type Conntrack, type CtEvent, type CtTuple, ty
 import type { CtKey, KernelTable } from '../../src/engine/kernel/kernel-table.js';
 import { ERRNO } from '../../src/engine/kernel/kernel-error.js';
 import { waitFor } from '../helpers/netns.js';
+import { onEvents } from '../helpers/records.js';
 
 /** Another process changing the same table (conntrack(8) for the kernel). */
 export interface OtherProcess {
@@ -43,7 +44,7 @@ function protoInfo(proto: number): Partial<Conntrack> {
 /** Events collected from one subscription. */
 function collect(table: KernelTable) {
   const events: CtEvent[] = [];
-  const sub = table.subscribe({ onEvents: (e) => events.push(...e) });
+  const sub = table.subscribe({ onRecords: onEvents((e) => events.push(...e)) });
   return { events, sub };
 }
 
@@ -189,7 +190,7 @@ export function kernelTableContract(name: string, open: () => Promise<ContractTa
 
     test('expectations: create, get, dump, events, delete, flush, gone with their master', async () => {
       const expEvents: ExpEvent[] = [];
-      const sub = t.table.subscribe({ expectations: true, events: {}, onEvents: () => {}, onExpEvents: (e) => expEvents.push(...e) });
+      const sub = t.table.subscribe({ expectations: true, events: {}, onRecords: onEvents(() => {}, (e) => expEvents.push(...e)) });
       try {
         // An expectation needs a master with a helper (the kernel keeps it in the helper's
         // extension); the ftp helper allows one expectation per master.

@@ -3,6 +3,7 @@ import { afterEach, describe, expect, test, vi } from 'vitest';
 import { MemoryKernel, MemoryKernelTable } from '../../src/engine/kernel/memory-table.js';
 import { IPS, type CtEvent } from '../../src/engine/model/conntrack.js';
 import { waitFor } from '../helpers/netns.js';
+import { onEvents } from '../helpers/records.js';
 
 const flow = (i: number, timeout = 60) => ({ orig: { l3: 'ipv4' as const, src: '10.0.0.1', dst: '10.0.0.2', proto: 17, sport: 1000 + i, dport: 53 }, timeout });
 
@@ -14,8 +15,8 @@ describe('memory kernel table', () => {
     let got = 0;
     let overruns = 0;
     let reliableGot = 0;
-    t.subscribe({ rcvbuf: 4096, onEvents: (e) => (got += e.length), onOverrun: (n) => (overruns += n) });
-    t.subscribe({ rcvbuf: 4096, reliable: true, onEvents: (e) => (reliableGot += e.length), onOverrun: () => expect.fail('reliable overrun') });
+    t.subscribe({ rcvbuf: 4096, onRecords: (b) => (got += b.count), onOverrun: (n) => (overruns += n) });
+    t.subscribe({ rcvbuf: 4096, reliable: true, onRecords: (b) => (reliableGot += b.count), onOverrun: () => expect.fail('reliable overrun') });
     await t.createBatch(Array.from({ length: 100 }, (_, i) => flow(i)));
     await waitFor(() => got > 0 && reliableGot === 100, 1000);
     expect(got).toBeLessThan(100);
@@ -27,7 +28,7 @@ describe('memory kernel table', () => {
     const kernel = new MemoryKernel();
     const t = new MemoryKernelTable({ kernel });
     const events: CtEvent[] = [];
-    t.subscribe({ onEvents: (e) => events.push(...e) });
+    t.subscribe({ onRecords: onEvents((e) => events.push(...e)) });
     await t.create(flow(1, 2));
     vi.advanceTimersByTime(3000);
     await new Promise((r) => setImmediate(r));

@@ -1,12 +1,16 @@
 /**
  * One cache of objects (conntrackd `cache.c`, shared/spec/conntrackd.md §3.1): a keyed table
- * bounded by HashLimit, with CacheStats counted the way conntrackd counts them. Knows nothing
- * of the wire; the internal and external caches give it its meaning.
+ * bounded by HashLimit, with CacheStats counted the way conntrackd counts them. The state of
+ * each object is a record slot in the cache's store; entries come in as slots (kernel events,
+ * decoded messages) and are copied in. Knows nothing of the wire; the internal and external
+ * caches give it its meaning.
  */
 import type { CacheStats } from '../stats.js';
+import { records } from '../kernel/record.js';
 import type { CacheKey } from './key.js';
 import { CacheObject } from './object.js';
 import type { CacheData, ObjectOwner } from './object.js';
+import { RecordStore } from './store.js';
 
 export function newCacheStats(): CacheStats {
   return {
@@ -27,6 +31,8 @@ export function newCacheStats(): CacheStats {
 
 export class Cache<T extends CacheData> implements ObjectOwner<T> {
   readonly stats: CacheStats = newCacheStats();
+  /** The objects' states; an object's slot is `store.buf[at(obj)]`, until the next add(). */
+  readonly store = new RecordStore(records().slot);
   /** Hash → the objects with that hash, chained through `CacheObject.next`. */
   private readonly table = new Map<number, CacheObject<T>>();
   private count = 0;
@@ -36,7 +42,7 @@ export class Cache<T extends CacheData> implements ObjectOwner<T> {
   constructor(
     readonly name: string,
     readonly kind: 'ct' | 'exp',
-    private readonly key: CacheKey<T>,
+    private readonly key: CacheKey,
     private readonly limit: number,
     private readonly nowSeconds: () => number,
   ) {}
@@ -45,25 +51,31 @@ export class Cache<T extends CacheData> implements ObjectOwner<T> {
     return this.count;
   }
 
-  /** The object with the key of `data`. */
-  find(data: T, hash = this.key.hash(data)): CacheObject<T> | undefined {
-    for (let o = this.table.get(hash); o !== undefined; o = o.next) if (this.key.same(o.data, data)) return o;
+  /** Offset of the object's slot in `store.buf`. */
+  at(obj: CacheObject<T>): number {
+    return this.store.at(obj.slot);
+  }
+
+  /** The object with the key of the slot at `rec[o]`. */
+  find(rec: Buffer, o: number, hash = this.key.hash(rec, o)): CacheObject<T> | undefined {
+    const s = this.store;
+    for (let x = this.table.get(hash); x !== undefined; x = x.next) if (this.key.same(s.buf, s.at(x.slot), rec, o)) return x;
     return undefined;
   }
 
-  /** The hash of `data`'s key (computed once per event by callers that look up and add). */
-  hashOf(data: T): number {
-    return this.key.hash(data);
+  /** The hash of the key of the slot at `rec[o]` (computed once per event by callers that look up and add). */
+  hashOf(rec: Buffer, o: number): number {
+    return this.key.hash(rec, o);
   }
 
-  /** `cache_add`: a new object (status NEW); undefined when HashLimit is reached (ENOSPC). */
-  add(data: T, hash = this.key.hash(data)): CacheObject<T> | undefined {
+  /** `cache_add`: a new object (status NEW) holding a copy of the slot; undefined when HashLimit is reached (ENOSPC). */
+  add(rec: Buffer, o: number, hash = this.key.hash(rec, o)): CacheObject<T> | undefined {
     if (this.count >= this.limit) {
       this.stats.createdFailed++;
       this.stats.noSpace++;
       return undefined;
     }
-    const obj = new CacheObject<T>(this.kind, hash, data, this.nowSeconds(), this);
+    const obj = new CacheObject<T>(this.kind, hash, this.store.put(rec, o), this.nowSeconds(), this);
     obj.next = this.table.get(hash);
     this.table.set(hash, obj);
     this.count++;
@@ -109,6 +121,13 @@ export class Cache<T extends CacheData> implements ObjectOwner<T> {
   release(obj: CacheObject<T>): void {
     this.detach(obj);
     this.onRelease?.(obj);
+    this.store.release(obj.slot);
+  }
+
+  decode(obj: CacheObject<T>): T {
+    const R = records();
+    const o = this.at(obj);
+    return (this.kind === 'ct' ? R.decodeCt(this.store.buf, o) : R.unpackExp(this.store.buf, o)) as T;
   }
 
   *values(): IterableIterator<CacheObject<T>> {

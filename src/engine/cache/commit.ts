@@ -4,15 +4,18 @@
  * timeout each entry is created with.
  */
 import type { Conntrack } from '../model/conntrack.js';
-import type { CacheObject } from './object.js';
+import { CT, EXP, records, u32 } from '../kernel/record.js';
+import type { Cache } from './cache.js';
+import type { CacheData, CacheObject } from './object.js';
 
 /** Non-RELATED entries first, then those with a master (COMMIT_STATE_MASTER, then _RELATED). */
-export function* commitOrder(objects: Iterable<CacheObject<Conntrack>>): IterableIterator<CacheObject<Conntrack>> {
+export function* commitOrder(cache: Cache<Conntrack>): IterableIterator<CacheObject<Conntrack>> {
   const related: CacheObject<Conntrack>[] = [];
-  for (const obj of objects) {
+  const R = records();
+  for (const obj of cache.values()) {
     if (obj.status === 'dead') continue;
-    if (obj.data.master === undefined) yield obj;
-    else related.push(obj);
+    if (R.present(cache.store.buf, cache.at(obj)) & CT.MASTER) related.push(obj);
+    else yield obj;
   }
   yield* related;
 }
@@ -20,18 +23,24 @@ export function* commitOrder(objects: Iterable<CacheObject<Conntrack>>): Iterabl
 /** Fallback conntrackd uses for a negative estimate. */
 const FALLBACK_TIMEOUT = 60;
 
+/** The timeout the peer sent with the cached entry (NTA_TIMEOUT), 0 without one. */
+export function sentTimeout<T extends CacheData>(cache: Cache<T>, obj: CacheObject<T>): number {
+  const R = records();
+  const o = cache.at(obj);
+  const p = R.present(cache.store.buf, o);
+  if (cache.kind === 'ct') return p & CT.TIMEOUT ? u32(cache.store.buf, o + R.L.ct.timeout) : 0;
+  return p & EXP.TIMEOUT ? u32(cache.store.buf, o + R.L.exp.timeout) : 0;
+}
+
 /**
- * CommitTimeout when set; else the received NTA_TIMEOUT minus the time since the last
- * update (60 when either is negative). 0 means "send no CTA_TIMEOUT" (the kernel will refuse).
+ * CommitTimeout when set; else the received NTA_TIMEOUT (`sent`, 0 without) minus the time
+ * since the last update (60 when either is negative). 0 means "send no CTA_TIMEOUT" (the
+ * kernel will refuse).
  */
-export function commitTimeout(
-  obj: { data: { timeout?: number }; lastupdate: number },
-  nowSeconds: number,
-  configured: number | undefined,
-): number {
+export function commitTimeout(sent: number, lastupdate: number, nowSeconds: number, configured: number | undefined): number {
   if (configured) return configured;
-  let elapsed = nowSeconds - obj.lastupdate;
+  let elapsed = nowSeconds - lastupdate;
   if (elapsed < 0) elapsed = FALLBACK_TIMEOUT;
-  const t = (obj.data.timeout ?? 0) - elapsed;
+  const t = sent - elapsed;
   return t < 0 ? FALLBACK_TIMEOUT : t;
 }

@@ -1,7 +1,7 @@
 /**
- * The external cache: what the peers told us (shared/spec/conntrackd.md §3.1, §2.4). NEW
- * replaces, UPD merges or creates, DEL removes. In ALARM mode entries also expire
- * CacheTimeout seconds after their last NEW/UPD.
+ * The external cache: what the peers told us (shared/spec/conntrackd.md §3.1, §2.4), kept as
+ * the record slots the messages were decoded into. NEW replaces, UPD merges or creates, DEL
+ * removes. In ALARM mode entries also expire CacheTimeout seconds after their last NEW/UPD.
  */
 import type { Conntrack, CtEventType, Expectation } from '../model/conntrack.js';
 import type { ExternalHandler } from '../wire/receive.js';
@@ -9,7 +9,7 @@ import type { Scheduler } from '../sync/scheduler.js';
 import { Cache } from './cache.js';
 import type { CacheObject } from './object.js';
 import { conntrackCacheKey, expectationCacheKey } from './key.js';
-import { mergeConntrack } from './merge.js';
+import { mergeConntrack, mergeExpectation } from './merge.js';
 
 export interface ExternalCacheOptions {
   hashLimit: number;
@@ -38,12 +38,12 @@ export class ExternalCache implements ExternalHandler {
     }
   }
 
-  conntrack(type: CtEventType, ct: Conntrack): void {
-    this.apply(this.ct, type, ct, mergeConntrack);
+  conntrack(type: CtEventType, rec: Buffer, o: number): void {
+    this.apply(this.ct, type, rec, o, mergeConntrack);
   }
 
-  expectation(type: CtEventType, exp: Expectation): void {
-    this.apply(this.exp, type, exp, (into, from) => Object.assign(into, from));
+  expectation(type: CtEventType, rec: Buffer, o: number): void {
+    this.apply(this.exp, type, rec, o, mergeExpectation);
   }
 
   /** Seconds until an entry expires (ALARM's `-e` ` [expires in Ns]`), undefined without expiry. */
@@ -58,9 +58,15 @@ export class ExternalCache implements ExternalHandler {
     this.exp.flush();
   }
 
-  private apply<T extends Conntrack | Expectation>(c: Cache<T>, type: CtEventType, data: T, merge: (into: T, from: T) => void): void {
-    const hash = c.hashOf(data);
-    let obj = c.find(data, hash);
+  private apply<T extends Conntrack | Expectation>(
+    c: Cache<T>,
+    type: CtEventType,
+    rec: Buffer,
+    o: number,
+    merge: (into: Buffer, io: number, from: Buffer, fo: number) => void,
+  ): void {
+    const hash = c.hashOf(rec, o);
+    let obj = c.find(rec, o, hash);
     if (type === 'destroy') {
       if (obj === undefined) c.stats.deleteNotFound++;
       else c.remove(obj);
@@ -71,9 +77,9 @@ export class ExternalCache implements ExternalHandler {
       obj = undefined;
     }
     if (obj === undefined) {
-      obj = c.add(data, hash);
+      obj = c.add(rec, o, hash);
     } else {
-      merge(obj.data, data);
+      merge(c.store.buf, c.at(obj), rec, o);
       c.touch(obj);
     }
     if (obj !== undefined) this.arm(c, obj);

@@ -1,32 +1,29 @@
 /**
  * The user-space filter (`Filter From Userspace`, conntrackd `ct_filter_check`, shared/spec/
- * conntrackd.md §6.4) as a pure function of FilterConfig, and the ExpectationSync helper
- * filter (§3.6).
+ * conntrackd.md §6.4) as a pure function of FilterConfig over conntrack record slots, and the
+ * ExpectationSync helper filter (§3.6).
  */
-import type { Conntrack, Expectation, L3 } from '../model/conntrack.js';
+import type { Conntrack, Expectation } from '../model/conntrack.js';
 import { IPPROTO } from '../model/conntrack.js';
 import type { AddressMatch, FilterConfig } from '../config/types.js';
 import { writeIpv4, writeIpv6 } from '../model/address.js';
+import { AF_INET, AF_INET6, CT, records } from '../kernel/record.js';
 
-export type ConntrackFilter = (ct: Conntrack) => boolean;
+/** Whether the conntrack slot at `rec[o]` passes. */
+export type ConntrackFilter = (rec: Buffer, o: number) => boolean;
 
 interface Net {
-  l3: L3;
+  family: number;
   bytes: Buffer;
   prefix: number;
 }
 
-const scratch = Buffer.alloc(16);
-
-function toBytes(l3: L3, text: string, into: Buffer): boolean {
-  return l3 === 'ipv4' ? writeIpv4(into, 0, text) : writeIpv6(into, 0, text);
-}
-
-function inNet(n: Net, addr: Buffer): boolean {
+/** Whether the address at `rec[at]` is in the network. */
+function inNet(n: Net, rec: Buffer, at: number): boolean {
   let bits = n.prefix;
   for (let i = 0; bits > 0; i++, bits -= 8) {
     const mask = bits >= 8 ? 0xff : (0xff << (8 - bits)) & 0xff;
-    if ((addr[i]! & mask) !== (n.bytes[i]! & mask)) return false;
+    if ((rec[at + i]! & mask) !== (n.bytes[i]! & mask)) return false;
   }
   return true;
 }
@@ -34,8 +31,9 @@ function inNet(n: Net, addr: Buffer): boolean {
 function compileNets(list: AddressMatch[]): Net[] {
   return list.map((a) => {
     const bytes = Buffer.alloc(16);
-    toBytes(a.l3, a.address, bytes);
-    return { l3: a.l3, bytes, prefix: a.prefix };
+    if (a.l3 === 'ipv4') writeIpv4(bytes, 0, a.address);
+    else writeIpv6(bytes, 0, a.address);
+    return { family: a.l3 === 'ipv4' ? AF_INET : AF_INET6, bytes, prefix: a.prefix };
   });
 }
 
@@ -49,26 +47,40 @@ export function compileFilter(cfg: FilterConfig | undefined): ConntrackFilter {
   const protos = cfg.protocol && { accept: cfg.protocol.policy === 'accept', set: new Set(cfg.protocol.protos) };
   const addrs = cfg.address && { accept: cfg.address.policy === 'accept', nets: compileNets(cfg.address.addresses) };
   const states = cfg.state && { accept: cfg.state.policy === 'accept', set: new Set(cfg.state.states) };
-  const matches = (l3: L3, text: string, nets: Net[]): boolean => {
-    if (!toBytes(l3, text, scratch)) return false;
-    for (const n of nets) if (n.l3 === l3 && inNet(n, scratch)) return true;
+  const R = records();
+  const C = R.L.ct;
+  const T = R.L.tuple;
+  const matches = (family: number, rec: Buffer, at: number, nets: Net[]): boolean => {
+    for (const n of nets) if (n.family === family && inNet(n, rec, at)) return true;
     return false;
   };
-  return (ct) => {
-    if (protos && protos.set.has(ct.orig.proto) !== protos.accept) return false;
+  return (rec, o) => {
+    const orig = o + C.orig;
+    const proto = rec[orig + T.proto]!;
+    if (protos && protos.set.has(proto) !== protos.accept) return false;
     if (addrs) {
-      const l3 = ct.orig.l3;
-      // without a reply tuple (wire objects) the reply source is the orig destination
-      const replySrc = ct.reply?.src ?? ct.orig.dst;
-      const hit = matches(l3, ct.orig.src, addrs.nets) || matches(l3, replySrc, addrs.nets);
+      const family = rec[orig + T.family]!;
+      // without a reply tuple (wire entries) the reply source is the orig destination
+      const replySrc = R.present(rec, o) & CT.REPLY ? o + C.reply + T.src : orig + T.dst;
+      const hit = matches(family, rec, orig + T.src, addrs.nets) || matches(family, rec, replySrc, addrs.nets);
       if (hit !== addrs.accept) return false;
     }
-    const state = ct.tcp?.state;
-    if (states && ct.orig.proto === IPPROTO.TCP && state !== undefined && states.set.has(state) !== states.accept) {
+    if (states && proto === IPPROTO.TCP && R.present(rec, o) & CT.TCP_STATE && states.set.has(rec[o + C.tcp_state]!) !== states.accept) {
       return false;
     }
     return true;
   };
+}
+
+let scratch: Buffer | undefined;
+
+/** The filter applied to a model object (a kernel dump's entry): packed into a slot first. */
+export function acceptsObject(filter: ConntrackFilter, ct: Conntrack): boolean {
+  const R = records();
+  const slot = (scratch ??= R.alloc(1));
+  slot.fill(0);
+  R.packCt(ct, slot, 0);
+  return filter(slot, 0);
 }
 
 /**

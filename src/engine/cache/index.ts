@@ -10,4 +10,4 @@ export { compileFilter, expectationAccepted } from './filter.js';
 export type { ConntrackFilter } from './filter.js';
 export { commitOrder, commitTimeout } from './commit.js';
 export { conntrackKey, expectationKey, tupleKey } from './key.js';
-export { cacheable, mergeConntrack } from './merge.js';
+export { dropCounters, mergeConntrack, mergeExpectation } from './merge.js';

@@ -1,14 +1,16 @@
 /**
  * The internal cache: the mirror of the local kernel table that feeds the sync modes
  * (shared/spec/conntrackd.md §3.1, §3.2, §3.6). Events update it; only events not caused by
- * the daemon itself are handed to the sync mode (origin tracking).
+ * the daemon itself are handed to the sync mode (origin tracking). Entries come and stay as
+ * record slots (kernel/record.ts).
  */
-import type { Conntrack, CtEvent, ExpEvent, Expectation } from '../model/conntrack.js';
+import type { Conntrack, CtEventType, Expectation } from '../model/conntrack.js';
 import type { FilterConfig } from '../config/types.js';
+import { CT, EXP, copyBytes, records, u16, w16, w32 } from '../kernel/record.js';
 import { Cache } from './cache.js';
 import type { CacheObject } from './object.js';
 import { conntrackCacheKey, expectationCacheKey } from './key.js';
-import { cacheable, mergeConntrack } from './merge.js';
+import { dropCounters, mergeConntrack } from './merge.js';
 import { compileFilter, expectationAccepted } from './filter.js';
 import type { ConntrackFilter } from './filter.js';
 
@@ -24,16 +26,6 @@ export interface InternalCacheOptions {
   origins?: ReadonlyMap<number, Origin>;
 }
 
-/**
- * A NEW event's conntrack becomes the cached state itself: the event was decoded for this
- * intake alone and nothing reads it afterwards, so the copy `cacheable` makes is saved on the
- * hot path. Only the counters, which are never cached, are dropped.
- */
-function adopt(ct: Conntrack): Conntrack {
-  if (ct.counters !== undefined) ct.counters = undefined;
-  return ct;
-}
-
 export type SyncObject = CacheObject<Conntrack> | CacheObject<Expectation>;
 
 export class InternalCache {
@@ -47,6 +39,10 @@ export class InternalCache {
   private readonly filter: ConntrackFilter;
   private readonly filterEvents: boolean;
   private readonly expectationSync: 'all' | string[] | undefined;
+  /** The slot objects handed in (dumps) are packed into. */
+  private readonly scratch = records().alloc(1);
+  /** The conntrack key of an expectation's master. */
+  private readonly masterKey = records().alloc(1);
 
   constructor(opts: InternalCacheOptions) {
     this.ct = new Cache<Conntrack>('internal', 'ct', conntrackCacheKey, opts.hashLimit, opts.nowSeconds);
@@ -61,20 +57,19 @@ export class InternalCache {
     return this.origins.get(portId) ?? 'not-me';
   }
 
-  /** The user-space filter (also used by the daemon for the selective flush, §3.4). */
-  accepts(ct: Conntrack): boolean {
-    return this.filter(ct);
+  /** The user-space filter of the conntrack slot at `rec[o]` (also the daemon's selective flush, §3.4). */
+  accepts(rec: Buffer, o: number): boolean {
+    return this.filter(rec, o);
   }
 
-  /** A conntrack event from the kernel. Returns the object that changed, if any. */
-  ctEvent(ev: CtEvent): CacheObject<Conntrack> | undefined {
-    const origin = this.originOf(ev.portId);
+  /** A conntrack event from the kernel: the slot at `rec[o]`. Returns the object that changed, if any. */
+  ctEvent(type: CtEventType, portId: number, rec: Buffer, o: number): CacheObject<Conntrack> | undefined {
+    const origin = this.originOf(portId);
     if (origin === 'inject') return undefined; // our own direct injection (§3.2)
-    if (this.filterEvents && !this.filter(ev.ct)) return undefined;
+    if (this.filterEvents && !this.filter(rec, o)) return undefined;
     const c = this.ct;
-    let obj: CacheObject<Conntrack> | undefined;
-    if (ev.type === 'destroy') {
-      obj = c.find(ev.ct);
+    if (type === 'destroy') {
+      const obj = c.find(rec, o);
       if (obj === undefined || obj.status === 'dead') return undefined;
       c.kill(obj);
       this.onChange(obj);
@@ -82,20 +77,22 @@ export class InternalCache {
       c.unref(obj); // a DEAD object lives on only in the queues
       return obj;
     }
-    obj = ev.type === 'new' ? this.recreate(c, adopt(ev.ct)) : this.updateForce(c, ev.ct);
-    if (obj !== undefined && origin === 'not-me') this.onEnqueue(obj);
+    const obj = type === 'new' ? this.recreate(c, rec, o) : this.updateForce(c, rec, o);
+    if (obj !== undefined) {
+      dropCounters(c.store.buf, c.at(obj));
+      if (origin === 'not-me') this.onEnqueue(obj);
+    }
     return obj;
   }
 
   /** An expectation event (ExpectationSync): helper filter, master must be cached (§3.6). */
-  expEvent(ev: ExpEvent): CacheObject<Expectation> | undefined {
-    const origin = this.originOf(ev.portId);
+  expEvent(type: CtEventType, portId: number, rec: Buffer, o: number): CacheObject<Expectation> | undefined {
+    const origin = this.originOf(portId);
     if (origin === 'inject') return undefined;
-    if (!expectationAccepted(ev.exp, this.expectationSync)) return undefined;
+    if (!this.expAccepted(rec, o)) return undefined;
     const e = this.exp;
-    let obj: CacheObject<Expectation> | undefined;
-    if (ev.type === 'destroy') {
-      obj = e.find(ev.exp);
+    if (type === 'destroy') {
+      const obj = e.find(rec, o);
       if (obj === undefined || obj.status === 'dead') return undefined;
       e.kill(obj);
       this.onChange(obj);
@@ -103,21 +100,28 @@ export class InternalCache {
       e.unref(obj);
       return obj;
     }
-    if (!this.hasMaster(ev.exp)) return undefined;
-    obj = ev.type === 'new' ? this.recreate(e, { ...ev.exp }) : this.updateForce(e, ev.exp);
+    if (!this.hasMaster(rec, o)) return undefined;
+    const obj = type === 'new' ? this.recreate(e, rec, o) : this.updateForce(e, rec, o);
     if (obj !== undefined && origin === 'not-me') this.onEnqueue(obj);
     return obj;
   }
 
   /** Start-up dump and `-R` resync (§3.1): fill from the kernel table, nothing is sent. */
   populate(ct: Conntrack): void {
-    if (!this.filter(ct)) return;
-    this.updateForce(this.ct, cacheable(ct, true));
+    const s = this.scratch;
+    s.fill(0);
+    records().packCt(ct, s, 0);
+    if (!this.filter(s, 0)) return;
+    const obj = this.updateForce(this.ct, s, 0);
+    if (obj !== undefined) dropCounters(this.ct.store.buf, this.ct.at(obj), true);
   }
 
   populateExp(exp: Expectation): void {
-    if (!expectationAccepted(exp, this.expectationSync) || !this.hasMaster(exp)) return;
-    this.updateForce(this.exp, exp);
+    const s = this.scratch;
+    s.fill(0);
+    records().packExp(exp, s, 0);
+    if (!this.expAccepted(s, 0) || !this.hasMaster(s, 0)) return;
+    this.updateForce(this.exp, s, 0);
   }
 
   /** `-f internal`: drop everything (queued DEAD objects leave when their queue releases them). */
@@ -132,30 +136,49 @@ export class InternalCache {
     yield* this.exp.values();
   }
 
-  private hasMaster(exp: Expectation): boolean {
-    const m = this.ct.find({ orig: exp.master, zone: exp.zone });
+  private expAccepted(rec: Buffer, o: number): boolean {
+    return this.expectationSync === 'all' || expectationAccepted(records().unpackExp(rec, o), this.expectationSync);
+  }
+
+  /** Whether the master of the expectation slot at `rec[o]` is cached and alive. */
+  private hasMaster(rec: Buffer, o: number): boolean {
+    const R = records();
+    const E = R.L.exp;
+    const C = R.L.ct;
+    const key = this.masterKey;
+    key.fill(0);
+    copyBytes(rec, o + E.master, key, C.orig, R.tupleSize);
+    let p = CT.ORIG;
+    if (R.present(rec, o) & EXP.ZONE) {
+      p |= CT.ZONE;
+      w16(key, C.zone, u16(rec, o + E.zone));
+    }
+    w32(key, R.L.head.present, p);
+    const m = this.ct.find(key, 0);
     return m !== undefined && m.status !== 'dead';
   }
 
   /** NEW: any cached object with that key is dropped and a fresh one created. */
-  private recreate<T extends Conntrack | Expectation>(c: Cache<T>, data: T): CacheObject<T> | undefined {
-    const hash = c.hashOf(data);
-    const old = c.find(data, hash);
+  private recreate<T extends Conntrack | Expectation>(c: Cache<T>, rec: Buffer, o: number): CacheObject<T> | undefined {
+    const hash = c.hashOf(rec, o);
+    const old = c.find(rec, o, hash);
     if (old !== undefined) c.remove(old);
-    return this.changed(c.add(data, hash));
+    return this.changed(c.add(rec, o, hash));
   }
 
   /** `cache_update_force`: merge into a live object, else (re)create. */
-  private updateForce<T extends Conntrack | Expectation>(c: Cache<T>, data: T): CacheObject<T> | undefined {
-    const obj = c.find(data);
+  private updateForce<T extends Conntrack | Expectation>(c: Cache<T>, rec: Buffer, o: number): CacheObject<T> | undefined {
+    const hash = c.hashOf(rec, o);
+    const obj = c.find(rec, o, hash);
     if (obj !== undefined && obj.status !== 'dead') {
-      if (c.kind === 'ct') mergeConntrack(obj.data as Conntrack, data as Conntrack);
-      else obj.data = { ...data };
+      // an expectation's update replaces it (conntrackd's cache_update on expectations)
+      if (c.kind === 'ct') mergeConntrack(c.store.buf, c.at(obj), rec, o);
+      else rec.copy(c.store.buf, c.at(obj), o, o + records().slot);
       c.touch(obj);
       return this.changed(obj);
     }
     if (obj !== undefined) c.remove(obj);
-    return this.changed(c.add(c.kind === 'ct' ? (cacheable(data as Conntrack) as T) : { ...data }));
+    return this.changed(c.add(rec, o, hash));
   }
 
   private changed<T extends Conntrack | Expectation>(obj: CacheObject<T> | undefined): CacheObject<T> | undefined {

@@ -1,10 +1,12 @@
 /**
  * A cache object (conntrackd `struct cache_object`, shared/spec/conntrackd.md §2.1, §3.1):
- * the cached state plus its status, times and references. A DEAD object stays in the table
- * while a sync queue still references it (DEL not yet sent / acknowledged).
+ * the cached state (a record slot in its cache's store) plus its status, times and
+ * references. A DEAD object stays in the table while a sync queue still references it (DEL not
+ * yet sent / acknowledged).
  */
 import type { Conntrack, Expectation } from '../model/conntrack.js';
 import type { TimerHandle } from '../sync/scheduler.js';
+import type { RecordStore } from './store.js';
 
 export type ObjectStatus = 'new' | 'alive' | 'dead';
 
@@ -22,9 +24,12 @@ export interface Queued {
   nextQueued: Queued | undefined;
 }
 
-/** The table an object lives in, as far as the object needs it (releasing its last reference). */
+/** The table an object lives in, as far as the object needs it: its state, and releasing its last reference. */
 export interface ObjectOwner<T extends CacheData> {
+  /** Where the object's slot is (`store.at(obj.slot)`). */
+  readonly store: RecordStore;
   release(obj: CacheObject<T>): void;
+  decode(obj: CacheObject<T>): T;
 }
 
 const STATUSES: readonly ObjectStatus[] = ['new', 'alive', 'dead'];
@@ -93,12 +98,18 @@ export class CacheObject<T extends CacheData = CacheData> implements Queued {
     readonly kind: 'ct' | 'exp',
     /** The hash of the cache key (key.ts). */
     readonly hash: number,
-    public data: T,
+    /** The record slot of the state in the owner's store (cache/store.ts). */
+    readonly slot: number,
     now: number,
     readonly owner: ObjectOwner<T>,
   ) {
     this.lifetime = now;
     this.lastupdate = now;
+  }
+
+  /** The cached state as a model object, decoded from the slot (a copy: for reading). */
+  get data(): T {
+    return this.owner.decode(this);
   }
 
   /** Takes a reference (a queue now holds the object). */

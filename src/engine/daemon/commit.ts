@@ -1,18 +1,20 @@
 /**
  * Commit of the external cache into the kernel table (`conntrackd -c`, shared/spec/
  * conntrackd.md §3.3): masters before RELATED flows, then expectations; batched creates in
- * slices that give the event loop back; EEXIST → destroy + create once more. The cache is
+ * pipelined slices that give the event loop back; EEXIST → destroy + create once more. The cache is
  * not cleared. Runs on the commit handle, so its events are not replicated (§3.2).
  */
 import type { Conntrack, CtTuple, Expectation } from '../model/conntrack.js';
-import type { KernelTable } from '../kernel/kernel-table.js';
+import type { KernelTable, RecordBatch } from '../kernel/kernel-table.js';
 import { ERRNO, errnoName } from '../kernel/kernel-error.js';
+import { CT, records, w32 } from '../kernel/record.js';
+import type { Cache } from '../cache/cache.js';
 import type { ExternalCache } from '../cache/external.js';
 import type { CacheObject } from '../cache/object.js';
-import { commitOrder, commitTimeout } from '../cache/commit.js';
+import { commitOrder, commitTimeout, sentTimeout } from '../cache/commit.js';
 import { errnoOf } from './inject.js';
 import type { EngineLog } from './log.js';
-import { SLICE, yieldToLoop } from './loop.js';
+import { SLICE } from './loop.js';
 import type { Target } from './targets.js';
 
 export interface CommitResult {
@@ -56,9 +58,9 @@ export class Committer {
       log.notice(
         target === 'ct' ? 'committing conntrack cache' : target === 'expect' ? 'committing expectation cache' : 'committing all external caches',
       );
-      if (target !== 'expect') [committed, failed] = await this.conntracks(external.ct.values());
+      if (target !== 'expect') [committed, failed] = await this.conntracks(external.ct);
       if (target !== 'ct') {
-        const [ok, bad] = await this.expectations(external.exp.values());
+        const [ok, bad] = await this.expectations(external.exp);
         committed += ok;
         failed += bad;
       }
@@ -74,52 +76,80 @@ export class Committer {
     return { done: true, committed, failed, seconds: Number(ns) / 1e9 };
   }
 
-  /** COMMIT_STATE_MASTER then COMMIT_STATE_RELATED, a slice at a time. */
-  private async conntracks(objs: Iterable<CacheObject<Conntrack>>): Promise<[number, number]> {
+  /**
+   * COMMIT_STATE_MASTER then COMMIT_STATE_RELATED, a slice at a time. A slice is built (the
+   * cached slots copied with their commit timeout) while the one before it is in the kernel:
+   * the kernel inserts without waiting for this thread, and this thread takes in the commit's
+   * own events meanwhile (§3.2). Two slice buffers take turns.
+   */
+  private async conntracks(cache: Cache<Conntrack>): Promise<[number, number]> {
+    const R = records();
     let ok = 0;
     let bad = 0;
-    let slice: Conntrack[] = [];
-    let related = false;
-    const flush = async (): Promise<void> => {
-      const [o, b] = await this.createSlice(slice);
+    let inKernel: Promise<[number, number]> | undefined;
+    const settle = async (): Promise<void> => {
+      const prev = inKernel;
+      inKernel = undefined;
+      if (prev === undefined) return;
+      const [o, b] = await prev;
       ok += o;
       bad += b;
-      slice = [];
-      await yieldToLoop();
     };
-    for (const obj of commitOrder(objs)) {
-      // never mix the last masters and the first RELATED flows in one batch
-      if (!related && obj.data.master !== undefined) {
+    const buffers = [R.alloc(SLICE), R.alloc(SLICE)];
+    let slice = buffers[0]!;
+    let n = 0;
+    const send = async (): Promise<void> => {
+      const next = this.createSlice({ buf: slice, count: n });
+      slice = slice === buffers[0] ? buffers[1]! : buffers[0]!;
+      n = 0;
+      // awaited by the next send or at the end; never an unhandled rejection meanwhile
+      next.catch(() => undefined);
+      await settle();
+      inKernel = next;
+    };
+    let related = false;
+    for (const obj of commitOrder(cache)) {
+      // never mix the last masters and the first RELATED flows, nor send one before its master
+      if (!related && R.present(cache.store.buf, cache.at(obj)) & CT.MASTER) {
         related = true;
-        if (slice.length) await flush();
+        if (n) await send();
+        await settle();
       }
       // the clock is read per entry: messages applied while a slice was in the kernel may
       // have touched later entries (a lastupdate after a stale `now` reads as "in the future")
-      slice.push(this.entry(obj, this.opts.nowSeconds()));
-      if (slice.length >= SLICE) await flush();
+      this.entry(cache, obj, slice, n++ * R.slot, this.opts.nowSeconds());
+      if (n >= SLICE) await send();
     }
-    if (slice.length) await flush();
+    if (n) await send();
+    await settle();
     return [ok, bad];
   }
 
-  /** The entry as created: the cached state with the timeout of §3.3 (0: no CTA_TIMEOUT). */
-  private entry(obj: CacheObject<Conntrack>, now: number): Conntrack {
-    const ct: Conntrack = { ...obj.data };
-    const t = commitTimeout(obj, now, this.opts.commitTimeout);
-    if (t > 0) ct.timeout = t;
-    else delete ct.timeout;
-    return ct;
+  /** The entry as created into `out[o]`: the cached slot with the timeout of §3.3 (0: no CTA_TIMEOUT). */
+  private entry(cache: Cache<Conntrack>, obj: CacheObject<Conntrack>, out: Buffer, o: number, now: number): void {
+    const R = records();
+    const at = cache.at(obj);
+    cache.store.buf.copy(out, o, at, at + R.slot);
+    const t = commitTimeout(sentTimeout(cache, obj), obj.lastupdate, now, this.opts.commitTimeout);
+    let p = R.present(out, o) & ~CT.TIMEOUT;
+    if (t > 0) {
+      p |= CT.TIMEOUT;
+      w32(out, o + R.L.ct.timeout, t);
+    }
+    w32(out, o + R.L.head.present, p);
   }
 
-  private async createSlice(cts: Conntrack[]): Promise<[number, number]> {
+  /** Creates a slice; EEXIST → destroy and create once more. */
+  private async createSlice(batch: RecordBatch): Promise<[number, number]> {
     const { table, liberal, log } = this.opts;
-    const r = await table.createBatch(cts, { liberal });
+    const R = records();
+    const r = await table.createRecords(batch, { liberal });
     let ok = 0;
     const again: Conntrack[] = [];
     for (let i = 0; i < r.length; i++) {
       if (r[i] === 0) ok++;
-      else if (r[i] === ERRNO.EEXIST) again.push(cts[i]!);
-      else log.error(`commit-create: ${errnoName(r[i]!)} ${describeTuple(cts[i]!.orig)}`);
+      else if (r[i] === ERRNO.EEXIST) again.push(R.decodeCt(batch.buf, i * R.slot));
+      else log.error(`commit-create: ${errnoName(r[i]!)} ${describeTuple(R.decodeCt(batch.buf, i * R.slot).orig)}`);
     }
     let bad = r.length - ok - again.length;
     if (again.length) {
@@ -139,14 +169,14 @@ export class Committer {
     return [ok, bad];
   }
 
-  private async expectations(objs: Iterable<CacheObject<Expectation>>): Promise<[number, number]> {
+  private async expectations(cache: Cache<Expectation>): Promise<[number, number]> {
     const { table, log } = this.opts;
     let ok = 0;
     let bad = 0;
-    for (const obj of [...objs]) {
+    for (const obj of [...cache.values()]) {
       if (obj.status === 'dead') continue;
-      const exp: Expectation = { ...obj.data };
-      const t = commitTimeout(obj, this.opts.nowSeconds(), this.opts.commitTimeout);
+      const exp: Expectation = obj.data;
+      const t = commitTimeout(sentTimeout(cache, obj), obj.lastupdate, this.opts.nowSeconds(), this.opts.commitTimeout);
       if (t > 0) exp.timeout = t;
       let errno = await errnoOf(table.createExpectation(exp));
       if (errno === ERRNO.EEXIST) {

@@ -8,8 +8,9 @@
 import { EventEmitter } from 'node:events';
 import type { EngineConfig, SyncConfig } from '../config/types.js';
 import type { Transport } from '../channel/transport.js';
-import type { CtEvent, Conntrack, ExpEvent, Expectation } from '../model/conntrack.js';
-import type { KernelTable } from '../kernel/kernel-table.js';
+import type { Conntrack, CtEventType, Expectation } from '../model/conntrack.js';
+import type { KernelTable, RecordBatch } from '../kernel/kernel-table.js';
+import { CT, KIND_EXP, records, u64 } from '../kernel/record.js';
 import type {
   BypassStats, CacheStats, LinkStats, NetworkStats, QueueStats, RsQueueEntry, RuntimeStats, SequenceStats, TrafficStats,
 } from '../stats.js';
@@ -18,7 +19,7 @@ import { CtsyncError } from '../../common/errors.js';
 import { ExternalCache } from '../cache/external.js';
 import { InternalCache } from '../cache/internal.js';
 import type { Origin } from '../cache/internal.js';
-import { compileFilter, expectationAccepted } from '../cache/filter.js';
+import { acceptsObject, compileFilter, expectationAccepted } from '../cache/filter.js';
 import type { ConntrackFilter } from '../cache/filter.js';
 import { buildOptionsFrom } from '../wire/build.js';
 import type { ReceiveHandler } from '../channel/transport.js';
@@ -120,7 +121,7 @@ export class SyncEngine extends EventEmitter<EngineEvents> {
   private catchEventFailed = 0;
   private readonly startedAt: number;
   /** Events that arrive while the start-up dump runs, applied after it (see start()). */
-  private startup: { ct: CtEvent[][]; exp: ExpEvent[][] } | undefined;
+  private startup: RecordBatch[] | undefined;
   private running = false;
   private pollTimer: TimerHandle | undefined;
   private stopped = false;
@@ -199,13 +200,10 @@ export class SyncEngine extends EventEmitter<EngineEvents> {
       expectations: this.sync.expectationSync !== undefined,
       log: this.log,
       scheduler: this.scheduler,
-      onEvents: (evs) => {
-        if (this.startup !== undefined) this.startup.ct.push(evs);
-        else this.ctEvents(evs);
-      },
-      onExpEvents: (evs) => {
-        if (this.startup !== undefined) this.startup.exp.push(evs);
-        else this.expEvents(evs);
+      onRecords: (batch) => {
+        // the reader reuses its buffer: what waits for the start-up dump is a copy
+        if (this.startup !== undefined) this.startup.push({ buf: Buffer.from(batch.buf.subarray(0, batch.count * records().slot)), count: batch.count });
+        else this.kernelEvents(batch);
       },
       // §3.5, §7: no overrun resync without an internal cache
       ...(internal !== undefined ? { onResync: () => void this.overrunResync() } : {}),
@@ -246,7 +244,7 @@ export class SyncEngine extends EventEmitter<EngineEvents> {
         "`CommitTimeout' can't be combined with `DisableExternalCache', ignoring this option. Fix your configuration file.",
       );
     }
-    this.startup = { ct: [], exp: [] };
+    this.startup = [];
     // PollSecs: no event socket, the table is polled instead (§7)
     if (this.config.general.pollSecs === undefined) this.events.open(this.kernel.main);
     try {
@@ -256,8 +254,7 @@ export class SyncEngine extends EventEmitter<EngineEvents> {
     } finally {
       const pending = this.startup;
       this.startup = undefined;
-      for (const evs of pending.ct) this.ctEvents(evs);
-      for (const evs of pending.exp) this.expEvents(evs);
+      for (const batch of pending) this.kernelEvents(batch);
     }
     this.running = true;
     if (this.config.general.pollSecs !== undefined) this.armPoll(this.config.general.pollSecs);
@@ -366,7 +363,7 @@ export class SyncEngine extends EventEmitter<EngineEvents> {
     const out: CacheEntry<Conntrack>[] | CacheEntry<Expectation>[] = [];
     if (kind === 'ct') {
       await this.kernel.main.dump((b) => {
-        for (const data of b) if (this.filter(data)) (out as CacheEntry<Conntrack>[]).push({ data });
+        for (const data of b) if (acceptsObject(this.filter, data)) (out as CacheEntry<Conntrack>[]).push({ data });
       });
     } else {
       await this.kernel.main.dumpExpectations((b) => {
@@ -412,48 +409,45 @@ export class SyncEngine extends EventEmitter<EngineEvents> {
     return out;
   }
 
-  // ---- event intake (the hot path: no allocation beyond the events themselves) ----
+  // ---- event intake (the hot path: record slots, nothing allocated per event) ----
 
-  private ctEvents(events: CtEvent[]): void {
-    this.eventsReceived += events.length;
+  private kernelEvents({ buf, count }: RecordBatch): void {
+    this.eventsReceived += count;
+    const R = records();
     const internal = this.internal;
     const filter = this.filterEvents ? this.filter : undefined;
-    for (let i = 0; i < events.length; i++) {
-      const ev = events[i]!;
-      if (filter !== undefined && !filter(ev.ct)) {
+    for (let i = 0, o = 0; i < count; i++, o += R.slot) {
+      const type = R.event(buf, o)!;
+      const portId = R.portId(buf, o);
+      if (R.kind(buf, o) === KIND_EXP) {
+        if (internal !== undefined) internal.expEvent(type, portId, buf, o);
+        else this.bypass('exp', type, portId, buf, o);
+        continue;
+      }
+      if (filter !== undefined && !filter(buf, o)) {
         this.eventsFiltered++;
         continue;
       }
-      if (ev.type === 'destroy' && ev.ct.counters !== undefined) {
-        const c = ev.ct.counters;
-        this.trafficBytes += c.origBytes + c.replyBytes;
-        this.trafficPackets += c.origPackets + c.replyPackets;
+      if (type === 'destroy' && R.present(buf, o) & CT.COUNTERS) {
+        const c = o + R.L.ct.counters;
+        this.trafficPackets += u64(buf, c) + u64(buf, c + 16);
+        this.trafficBytes += u64(buf, c + 8) + u64(buf, c + 24);
       }
-      if (internal !== undefined) internal.ctEvent(ev);
-      else this.bypass('ct', ev.type, ev.ct, ev.portId);
+      if (internal !== undefined) internal.ctEvent(type, portId, buf, o);
+      else this.bypass('ct', type, portId, buf, o);
     }
     if (internal === undefined) this.mode.runTx(); // bypass messages go out now
   }
 
-  private expEvents(events: ExpEvent[]): void {
-    this.eventsReceived += events.length;
-    const internal = this.internal;
-    for (const ev of events) {
-      if (internal !== undefined) internal.expEvent(ev);
-      else this.bypass('exp', ev.type, ev.exp, ev.portId);
-    }
-    if (internal === undefined) this.mode.runTx();
-  }
-
   /** DisableInternalCache (NOTRACK): serialize and send now, no coalescing (§3.5). */
-  private bypass(kind: 'ct' | 'exp', type: CtEvent['type'], data: Conntrack | Expectation, portId: number): void {
+  private bypass(kind: 'ct' | 'exp', type: CtEventType, portId: number, rec: Buffer, o: number): void {
     if (this.origins.has(portId)) return; // only NOT_ME events are replicated (§3.2)
-    if (kind === 'exp' && !expectationAccepted(data as Expectation, this.sync.expectationSync)) return;
+    if (kind === 'exp' && !expectationAccepted(records().unpackExp(rec, o), this.sync.expectationSync)) return;
     const st = this.bypassStats[kind];
     if (type === 'new') st.created++;
     else if (type === 'update') st.updated++;
     else st.destroyed++;
-    this.mode.sendDirect(kind, type, data);
+    this.mode.sendDirect(kind, type, rec, o);
   }
 
   /** The peer's RESYNC and `-B` (§2.2, §2.3, §3.4). */
@@ -464,15 +458,25 @@ export class SyncEngine extends EventEmitter<EngineEvents> {
       return;
     }
     // without internal cache: the kernel table itself, each entry as CT_NEW
+    const R = records();
+    const slot = R.alloc(1);
     const dumped = this.kernel.main
       .dump((batch) => {
-        for (const ct of batch) if (this.filter(ct)) this.mode.sendDirect('ct', 'new', ct);
+        for (const ct of batch) {
+          slot.fill(0);
+          R.packCt(ct, slot, 0);
+          if (this.filter(slot, 0)) this.mode.sendDirect('ct', 'new', slot, 0);
+        }
         this.mode.runTx();
       })
       .then(() => {
         if (this.sync.expectationSync === undefined) return;
         return this.kernel.main.dumpExpectations((batch) => {
-          for (const exp of batch) this.mode.sendDirect('exp', 'new', exp);
+          for (const exp of batch) {
+            slot.fill(0);
+            R.packExp(exp, slot, 0);
+            this.mode.sendDirect('exp', 'new', slot, 0);
+          }
           this.mode.runTx();
         });
       });

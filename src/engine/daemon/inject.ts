@@ -1,9 +1,10 @@
 /**
  * DisableExternalCache: peer messages go straight into the kernel table (shared/spec/
- * conntrackd.md §3.5). Messages of one receive burst are collected and written with batched
- * calls; a flow seen twice in a burst starts a new segment so each flow's operations keep
- * their order. NEW: create, EEXIST → destroy + create. UPD: update, ENOENT → create, other
- * error → destroy + create. DEL: destroy, ENOENT ignored. EXP_UPD is handled as EXP_NEW.
+ * conntrackd.md §3.5), as model objects. Messages of one receive burst are collected and
+ * written with batched calls; a flow seen twice in a burst starts a new segment so each
+ * flow's operations keep their order. NEW: create, EEXIST → destroy + create. UPD: update,
+ * ENOENT → create, other error → destroy + create. DEL: destroy, ENOENT ignored. EXP_UPD is
+ * handled as EXP_NEW.
  * The inject handle's own events are ignored by the internal cache (CTD_ORIGIN_INJECT, §3.2).
  */
 import type { Conntrack, CtEventType, Expectation } from '../model/conntrack.js';
@@ -11,6 +12,7 @@ import type { BypassStats } from '../stats.js';
 import type { CtKey, KernelTable } from '../kernel/kernel-table.js';
 import { isCtsyncError } from '../../common/errors.js';
 import { ERRNO } from '../kernel/kernel-error.js';
+import { records } from '../kernel/record.js';
 import type { ExternalHandler } from '../wire/receive.js';
 import type { Scheduler } from '../sync/scheduler.js';
 import { conntrackKey, expectationKey } from '../cache/key.js';
@@ -47,7 +49,8 @@ export class DirectInject implements ExternalHandler {
     private readonly liberal: boolean,
   ) {}
 
-  conntrack(type: CtEventType, ct: Conntrack): void {
+  conntrack(type: CtEventType, rec: Buffer, o: number): void {
+    const ct = records().decodeCt(rec, o);
     this.admit(conntrackKey(ct));
     const s = this.seg;
     if (type === 'new') s.creates.push(ct);
@@ -55,7 +58,8 @@ export class DirectInject implements ExternalHandler {
     else s.deletes.push(ct);
   }
 
-  expectation(type: CtEventType, exp: Expectation): void {
+  expectation(type: CtEventType, rec: Buffer, o: number): void {
+    const exp = records().unpackExp(rec, o);
     this.admit(`x${expectationKey(exp)}`);
     this.seg.exps.push({ type, exp });
   }

@@ -4,8 +4,7 @@
  * count and the NetlinkOverrunResync alarm. What to do with the events is the engine's.
  */
 import type { GeneralConfig } from '../config/types.js';
-import type { CtEvent, ExpEvent } from '../model/conntrack.js';
-import type { EventSubscription, KernelTable } from '../kernel/kernel-table.js';
+import type { EventSubscription, KernelTable, RecordBatch } from '../kernel/kernel-table.js';
 import type { Scheduler, TimerHandle } from '../sync/scheduler.js';
 import type { EngineLog } from './log.js';
 
@@ -17,8 +16,8 @@ export interface KernelEventsOptions {
   expectations: boolean;
   log: EngineLog;
   scheduler: Scheduler;
-  onEvents(events: CtEvent[]): void;
-  onExpEvents(events: ExpEvent[]): void;
+  /** A batch of event slots (valid during the call only). */
+  onRecords(batch: RecordBatch): void;
   /** NetlinkOverrunResync fired: resync the internal cache with the kernel (absent: off). */
   onResync?: () => void;
   onError(err: Error): void;
@@ -55,8 +54,7 @@ export class KernelEvents {
       // on its own thread and the JS side takes whole bursts: batches of 100 cost enough per
       // delivery to overrun a 2 MB buffer under a 200k events/s burst, batches of 1024 do not.
       batch: Math.max(general.eventIterationLimit, INTAKE_BATCH),
-      onEvents: this.opts.onEvents,
-      onExpEvents: this.opts.onExpEvents,
+      onRecords: this.opts.onRecords,
       onOverrun: (n) => this.overrun(n),
       onError: this.opts.onError,
     });

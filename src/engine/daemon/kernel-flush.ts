@@ -5,7 +5,7 @@
  * (CTD_ORIGIN_FLUSH, §3.2). Expectations go with one flush.
  */
 import type { CtKey } from '../kernel/kernel-table.js';
-import type { ConntrackFilter } from '../cache/filter.js';
+import { acceptsObject, type ConntrackFilter } from '../cache/filter.js';
 import type { KernelHandles } from './kernel-handles.js';
 import { ERRNO } from '../kernel/kernel-error.js';
 import type { Scheduler, TimerHandle } from '../sync/scheduler.js';
@@ -19,7 +19,7 @@ export async function flushKernel(kernel: KernelHandles, filter: ConntrackFilter
   if (target !== 'expect') {
     const keys: CtKey[] = [];
     await kernel.main.dump((batch) => {
-      for (const ct of batch) if (filter(ct)) keys.push({ orig: ct.orig, zone: ct.zone });
+      for (const ct of batch) if (acceptsObject(filter, ct)) keys.push({ orig: ct.orig, zone: ct.zone });
     });
     for (let i = 0; i < keys.length; i += SLICE) {
       const r = await kernel.flush.deleteBatch(keys.slice(i, i + SLICE));

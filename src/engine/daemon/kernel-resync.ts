@@ -9,6 +9,7 @@ import type { Conntrack } from '../model/conntrack.js';
 import type { KernelTable } from '../kernel/kernel-table.js';
 import type { InternalCache } from '../cache/internal.js';
 import type { CacheObject } from '../cache/object.js';
+import { records } from '../kernel/record.js';
 
 /** Start-up dump and `-R`: fill the internal cache from the kernel. */
 export async function populateFromKernel(table: KernelTable, internal: InternalCache, what: { ct: boolean; exp: boolean }): Promise<void> {
@@ -28,20 +29,24 @@ export async function populateFromKernel(table: KernelTable, internal: InternalC
 /** After an overrun, and every PollSecs: refresh-and-send every kernel entry, then purge the vanished ones. */
 export async function refreshAndPurge(table: KernelTable, internal: InternalCache): Promise<void> {
   const seen = new Set<CacheObject<Conntrack>>();
+  const R = records();
+  const slot = R.alloc(1);
   await table.dump((batch) => {
     for (const ct of batch) {
-      if (!internal.accepts(ct)) continue;
-      const obj = internal.ctEvent({ type: 'update', ct, portId: 0 });
+      slot.fill(0);
+      R.packCt(ct, slot, 0);
+      if (!internal.accepts(slot, 0)) continue;
+      const obj = internal.ctEvent('update', 0, slot, 0);
       if (obj !== undefined) seen.add(obj);
     }
   });
   const unseen: CacheObject<Conntrack>[] = [];
   for (const obj of internal.ct.values()) if (obj.status !== 'dead' && !seen.has(obj)) unseen.push(obj);
   // an entry created after the dump began is cached but missing from it: ask the kernel
+  const c = internal.ct;
   for (const obj of unseen) {
     if (!obj.attached || obj.status === 'dead') continue;
-    if ((await table.get({ orig: obj.data.orig, zone: obj.data.zone })) === undefined) {
-      internal.ctEvent({ type: 'destroy', ct: obj.data, portId: 0 });
-    }
+    const { orig, zone } = obj.data;
+    if ((await table.get({ orig, zone })) === undefined) internal.ctEvent('destroy', 0, c.store.buf, c.at(obj));
   }
 }

@@ -4,7 +4,7 @@
  * spec §3.2). Two implementations: `netlink` (the real table of the current network namespace,
  * through native/) and `memory` (in-process, for the embedded demo and unit tests).
  */
-import type { Conntrack, CtEvent, CtTuple, ExpEvent, Expectation } from '../model/conntrack.js';
+import type { Conntrack, CtTuple, Expectation } from '../model/conntrack.js';
 
 /** Identifies an entry: its orig tuple (or its reply tuple, as the kernel accepts) and zone. */
 export interface CtKey {
@@ -30,6 +30,15 @@ export interface CreateOptions {
  */
 export type BatchResults = Int32Array;
 
+/**
+ * Entries as record slots (kernel/record.ts): slot i at `buf[i * slot]`. A delivered batch is
+ * valid during the call only (the reader reuses its buffer).
+ */
+export interface RecordBatch {
+  buf: Buffer;
+  count: number;
+}
+
 export interface SubscribeOptions {
   /** Conntrack event groups (default all three). */
   events?: { new?: boolean; update?: boolean; destroy?: boolean };
@@ -41,8 +50,11 @@ export interface SubscribeOptions {
   rcvbuf?: number;
   /** Most events per delivered batch (default 1024). */
   batch?: number;
-  onEvents(events: CtEvent[]): void;
-  onExpEvents?(events: ExpEvent[]): void;
+  /**
+   * Events in arrival order, conntracks and expectations alike: each slot carries its kind,
+   * event type and the requester's port id (record.ts `kind`, `event`, `portId`).
+   */
+  onRecords(batch: RecordBatch): void;
   /** The kernel dropped events (ENOBUFS): `count` overruns since the last batch. */
   onOverrun?(count: number): void;
   /** The subscription failed and has ended. */
@@ -76,6 +88,8 @@ export interface KernelTable {
   update(ct: Conntrack): Promise<void>;
   delete(key: CtKey): Promise<void>;
   createBatch(cts: readonly Conntrack[], opts?: CreateOptions): Promise<BatchResults>;
+  /** The same for entries already in record slots (the commit of cached entries). */
+  createRecords(batch: RecordBatch, opts?: CreateOptions): Promise<BatchResults>;
   updateBatch(cts: readonly Conntrack[]): Promise<BatchResults>;
   deleteBatch(keys: readonly CtKey[]): Promise<BatchResults>;
   flush(): Promise<void>;

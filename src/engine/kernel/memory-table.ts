@@ -5,11 +5,12 @@
  * requester's port id, expectations bound to their master, and overruns when a subscriber's
  * receive buffer is full (unless reliable).
  */
-import { IPS, type Conntrack, type CtEvent, type CtEventType, type ExpEvent, type Expectation } from '../model/conntrack.js';
+import { IPS, type Conntrack, type CtEventType, type Expectation } from '../model/conntrack.js';
 import { ERRNO, kernelError } from './kernel-error.js';
 import type {
-  BatchResults, CreateOptions, CtKey, EventSubscription, ExpKey, KernelTable, SubscribeOptions,
+  BatchResults, CreateOptions, CtKey, EventSubscription, ExpKey, KernelTable, RecordBatch, SubscribeOptions,
 } from './kernel-table.js';
+import { records } from './record.js';
 import { mirrorTuple, natFromReply, natStatus, replyWithNat, tupleKey } from './tuples.js';
 
 const TCP_FLAG_BE_LIBERAL = 0x08;
@@ -31,13 +32,20 @@ interface ExpEntry {
   masterKey: string;
 }
 
+/** An event waiting for its subscriber, as reported when it happened. */
+interface Pending {
+  type: CtEventType;
+  portId: number;
+  ct?: Conntrack;
+  exp?: Expectation;
+}
+
 interface Subscriber {
   opts: SubscribeOptions;
   groups: Set<CtEventType>;
   exps: boolean;
   capacity: number;
-  pending: CtEvent[];
-  pendingExp: ExpEvent[];
+  pending: Pending[];
   overruns: number;
   scheduled: boolean;
 }
@@ -101,11 +109,8 @@ export class MemoryKernel {
   emit(type: CtEventType, e: Entry, portId: number): void {
     for (const s of this.subscribers) {
       if (!s.groups.has(type)) continue;
-      if (s.pending.length + s.pendingExp.length >= s.capacity) {
-        s.overruns++;
-      } else {
-        s.pending.push({ type, ct: report(e), portId });
-      }
+      if (s.pending.length >= s.capacity) s.overruns++;
+      else s.pending.push({ type, ct: report(e), portId });
       this.schedule(s);
     }
   }
@@ -113,8 +118,8 @@ export class MemoryKernel {
   emitExp(type: CtEventType, x: ExpEntry, portId: number): void {
     for (const s of this.subscribers) {
       if (!s.exps) continue;
-      if (s.pending.length + s.pendingExp.length >= s.capacity) s.overruns++;
-      else s.pendingExp.push({ type, exp: reportExp(x), portId });
+      if (s.pending.length >= s.capacity) s.overruns++;
+      else s.pending.push({ type, exp: reportExp(x), portId });
       this.schedule(s);
     }
   }
@@ -146,8 +151,7 @@ export class MemoryKernel {
       s.scheduled = false;
       if (!this.subscribers.has(s)) return;
       const batch = s.opts.batch ?? 1024;
-      while (s.pending.length) s.opts.onEvents(s.pending.splice(0, batch));
-      if (s.pendingExp.length) s.opts.onExpEvents?.(s.pendingExp.splice(0));
+      while (s.pending.length) s.opts.onRecords(packEvents(s.pending.splice(0, batch)));
       if (s.overruns) {
         const n = s.overruns;
         s.overruns = 0;
@@ -163,6 +167,19 @@ function report(e: Entry, now = Date.now()): Conntrack {
   ct.timeout = Math.max(0, Math.ceil((e.expiresAt - now) / 1000));
   natFromReply(ct);
   return ct;
+}
+
+/** Events as the addon's reader delivers them: record slots marked with event type and port id. */
+function packEvents(events: Pending[]): RecordBatch {
+  const R = records();
+  const buf = R.alloc(events.length);
+  events.forEach((ev, i) => {
+    const o = i * R.slot;
+    if (ev.ct) R.packCt(ev.ct, buf, o);
+    else R.packExp(ev.exp!, buf, o);
+    R.markEvent(buf, o, ev.type, ev.portId);
+  });
+  return { buf, count: events.length };
 }
 
 function reportExp(x: ExpEntry, now = Date.now()): Expectation {
@@ -205,7 +222,6 @@ export class MemoryKernelTable implements KernelTable {
       exps: opts.expectations ?? false,
       capacity: capacityOf(rcvbuf, opts.reliable),
       pending: [],
-      pendingExp: [],
       overruns: 0,
       scheduled: false,
     };
@@ -251,6 +267,11 @@ export class MemoryKernelTable implements KernelTable {
 
   async createBatch(cts: readonly Conntrack[], opts?: CreateOptions): Promise<BatchResults> {
     return Int32Array.from(cts, (ct) => this.createOne(ct, opts));
+  }
+
+  async createRecords(batch: RecordBatch, opts?: CreateOptions): Promise<BatchResults> {
+    const R = records();
+    return Int32Array.from({ length: batch.count }, (_, i) => this.createOne(R.decodeCt(batch.buf, i * R.slot), opts));
   }
 
   async updateBatch(cts: readonly Conntrack[]): Promise<BatchResults> {

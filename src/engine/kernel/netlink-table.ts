@@ -3,15 +3,14 @@
  * the ctnetlink addon (native/). Batched writes and dumps run off the JS thread; event intake
  * runs on a native thread that hands over batches of records.
  */
-import type { Conntrack, CtEvent, ExpEvent, Expectation } from '../model/conntrack.js';
+import type { Conntrack, Expectation } from '../model/conntrack.js';
 import { BUILD_LIBERAL, OP, loadAddon, type CtnetlinkAddon, type NativeHandle } from './addon.js';
 import { CtsyncError } from '../../common/errors.js';
 import { ERRNO, errnoName, kernelError } from './kernel-error.js';
 import type {
-  BatchResults, CreateOptions, CtKey, EventSubscription, ExpKey, KernelTable, SubscribeOptions,
+  BatchResults, CreateOptions, CtKey, EventSubscription, ExpKey, KernelTable, RecordBatch, SubscribeOptions,
 } from './kernel-table.js';
-import { KIND_CT, RecordCodec } from './record.js';
-import { natFromReply } from './tuples.js';
+import { records, type RecordCodec } from './record.js';
 
 /** NFNLGRP_CONNTRACK_* bits for bind(): NEW 1, UPDATE 2, DESTROY 4, EXP_NEW 8, EXP_UPDATE 16, EXP_DESTROY 32. */
 const GROUP = { new: 1, update: 2, destroy: 4, exp: 8 | 16 | 32 } as const;
@@ -29,7 +28,7 @@ export class NetlinkKernelTable implements KernelTable {
     private readonly handle: NativeHandle,
     private readonly netns: string | undefined,
   ) {
-    this.codec = new RecordCodec(addon.layout);
+    this.codec = records();
   }
 
   /**
@@ -77,30 +76,13 @@ export class NetlinkKernelTable implements KernelTable {
     const groups =
       (ev.new ? GROUP.new : 0) | (ev.update ? GROUP.update : 0) | (ev.destroy ? GROUP.destroy : 0) |
       (opts.expectations ? GROUP.exp : 0);
-    const codec = this.codec;
     let closed = false;
     let reader: InstanceType<CtnetlinkAddon['EventReader']>;
     try {
       reader = new this.addon.EventReader(groups, opts.reliable ?? false, opts.rcvbuf ?? 0, opts.batch ?? 1024,
         (buf, count, overruns, done, errno) => {
           if (closed) return;
-          if (buf && count) {
-            const cts: CtEvent[] = [];
-            let exps: ExpEvent[] | undefined;
-            for (let i = 0, o = 0; i < count; i++, o += codec.slot) {
-              const type = codec.event(buf, o)!;
-              const portId = codec.portId(buf, o);
-              if (codec.kind(buf, o) === KIND_CT) {
-                const ct = codec.unpackCt(buf, o);
-                natFromReply(ct);
-                cts.push({ type, ct, portId });
-              } else {
-                (exps ??= []).push({ type, exp: codec.unpackExp(buf, o), portId });
-              }
-            }
-            if (cts.length) opts.onEvents(cts);
-            if (exps) opts.onExpEvents?.(exps);
-          }
+          if (buf && count) opts.onRecords({ buf, count });
           if (overruns) opts.onOverrun?.(overruns);
           if (done && errno) opts.onError?.(kernelError(errno, 'reading events'));
         }, this.netns);
@@ -127,9 +109,7 @@ export class NetlinkKernelTable implements KernelTable {
     const errno = await this.single(OP.get, this.packKey(key), 0, out);
     if (errno === ERRNO.ENOENT) return undefined;
     if (errno) throw kernelError(errno, 'get');
-    const ct = this.codec.unpackCt(out, 0);
-    natFromReply(ct);
-    return ct;
+    return this.codec.decodeCt(out, 0);
   }
 
   async create(ct: Conntrack, opts?: CreateOptions): Promise<void> {
@@ -146,6 +126,16 @@ export class NetlinkKernelTable implements KernelTable {
 
   createBatch(cts: readonly Conntrack[], opts?: CreateOptions): Promise<BatchResults> {
     return this.batch(OP.create, cts, opts?.liberal ? BUILD_LIBERAL : 0);
+  }
+
+  async createRecords(batch: RecordBatch, opts?: CreateOptions): Promise<BatchResults> {
+    const { slot } = this.codec;
+    const results = new Int32Array(batch.count);
+    for (let from = 0; from < batch.count; from += PIPELINE) {
+      const to = Math.min(batch.count, from + PIPELINE);
+      await this.execSlice(OP.create, batch.buf.subarray(from * slot, to * slot), opts?.liberal ? BUILD_LIBERAL : 0, results.subarray(from, to), null);
+    }
+    return results;
   }
 
   updateBatch(cts: readonly Conntrack[]): Promise<BatchResults> {
@@ -285,11 +275,7 @@ export class NetlinkKernelTable implements KernelTable {
 
   private unpackCts(buf: Buffer, n: number): Conntrack[] {
     const out: Conntrack[] = new Array(n);
-    for (let i = 0; i < n; i++) {
-      const ct = this.codec.unpackCt(buf, i * this.codec.slot);
-      natFromReply(ct);
-      out[i] = ct;
-    }
+    for (let i = 0; i < n; i++) out[i] = this.codec.decodeCt(buf, i * this.codec.slot);
     return out;
   }
 

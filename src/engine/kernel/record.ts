@@ -1,21 +1,26 @@
 /**
- * Packs model objects into the addon's fixed-size record slots and unpacks them
- * (native/src/record.h; offsets come from the addon's `layout`, presence bits mirror
- * CtBit/ExpBit there). This is the only JS code that knows the slot format.
+ * The engine's binary form of a conntrack entry or an expectation: the addon's fixed-size
+ * record slots (native/src/record.h; offsets come from the addon's `layout`, presence bits
+ * mirror CtBit/ExpBit there). Kernel events arrive as slots, the caches keep their entries as
+ * slots, and the wire codec reads and writes slots: an entry becomes a model object only where
+ * one is shown or handled one at a time. This module packs and unpacks model objects; the
+ * hot paths read slots through `records()` and the host-order readers below.
  */
 import { endianness } from 'node:os';
 import {
-  synproxyOf, type Conntrack, type CtEventType, type CtTuple, type Expectation, type L3, type NatRange, type SeqAdjDir,
-  type Synproxy, type TcpInfo,
+  synproxyOf, type Conntrack, type CtEvent, type CtEventType, type CtTuple, type ExpEvent, type Expectation, type L3,
+  type NatRange, type SeqAdjDir, type Synproxy, type TcpInfo,
 } from '../model/conntrack.js';
-import type { RecordLayout } from './addon.js';
+import { loadAddon, type RecordLayout } from './addon.js';
 import { readAddress, writeAddress } from '../model/address.js';
+import { natFromReply } from './tuples.js';
 
 const LE = endianness() === 'LE';
-const AF_INET = 2;
-const AF_INET6 = 10;
-const TUP_PORTS = 1;
-const TUP_ICMP = 2;
+export const AF_INET = 2;
+export const AF_INET6 = 10;
+/** TupleFlag of record.h. */
+export const TUP_PORTS = 1;
+export const TUP_ICMP = 2;
 
 /** CtBit of record.h. */
 export const CT = {
@@ -37,17 +42,46 @@ const TCP_ALL = CT.TCP_STATE | CT.TCP_WSCALE | CT.TCP_FLAGS;
 export const KIND_CT = 1;
 export const KIND_EXP = 2;
 const EVENT_TYPES: readonly (CtEventType | undefined)[] = [undefined, 'new', 'update', 'destroy'];
+/** EventType of record.h by event name. */
+const EVENT_CODES: Readonly<Record<CtEventType, number>> = { new: 1, update: 2, destroy: 3 };
+
+let shared: RecordCodec | undefined;
+
+/** The codec of this build's slot layout (loads the addon on first use). */
+export function records(): RecordCodec {
+  return (shared ??= new RecordCodec(loadAddon().layout));
+}
 
 export class RecordCodec {
   readonly slot: number;
+  /** Bytes of a TupleRec (up to the end of its two 16-byte addresses). */
+  readonly tupleSize: number;
 
-  constructor(private readonly L: RecordLayout) {
+  constructor(readonly L: RecordLayout) {
     this.slot = L.slot;
+    this.tupleSize = L.tuple.dst + 16;
   }
 
   /** A zeroed buffer of `n` slots. */
   alloc(n: number): Buffer {
     return Buffer.alloc(n * this.slot);
+  }
+
+  present(buf: Buffer, o: number): number {
+    return u32(buf, o + this.L.head.present);
+  }
+
+  /** A batch of event slots as model events (tests, tools; the engine reads the slots). */
+  events(buf: Buffer, count: number): { cts: CtEvent[]; exps: ExpEvent[] } {
+    const cts: CtEvent[] = [];
+    const exps: ExpEvent[] = [];
+    for (let i = 0, o = 0; i < count; i++, o += this.slot) {
+      const type = this.event(buf, o)!;
+      const portId = this.portId(buf, o);
+      if (this.kind(buf, o) === KIND_CT) cts.push({ type, ct: this.decodeCt(buf, o), portId });
+      else exps.push({ type, exp: this.unpackExp(buf, o), portId });
+    }
+    return { cts, exps };
   }
 
   kind(buf: Buffer, o: number): number {
@@ -62,17 +96,27 @@ export class RecordCodec {
     return u32(buf, o + this.L.head.port_id);
   }
 
-  packCt(ct: Conntrack, buf: Buffer, o: number): void {
+  /** Marks the slot as an event of `type` requested by `portId` (as the addon's reader does). */
+  markEvent(buf: Buffer, o: number, type: CtEventType, portId: number): void {
+    buf[o + this.L.head.event] = EVENT_CODES[type];
+    w32(buf, o + this.L.head.port_id, portId);
+  }
+
+  /**
+   * Packs into a zeroed slot. False when an address is not valid text of its family (the
+   * slot then holds zeros there).
+   */
+  packCt(ct: Conntrack, buf: Buffer, o: number): boolean {
     const L = this.L.ct;
     let p = CT.ORIG;
-    this.packTuple(ct.orig, buf, o + L.orig);
+    let ok = this.packTuple(ct.orig, buf, o + L.orig);
     if (ct.reply) {
       p |= CT.REPLY;
-      this.packTuple(ct.reply, buf, o + L.reply);
+      ok = this.packTuple(ct.reply, buf, o + L.reply) && ok;
     }
     if (ct.master) {
       p |= CT.MASTER;
-      this.packTuple(ct.master, buf, o + L.master);
+      ok = this.packTuple(ct.master, buf, o + L.master) && ok;
     }
     if (ct.status !== undefined) { p |= CT.STATUS; w32(buf, o + L.status, ct.status); }
     if (ct.timeout !== undefined) { p |= CT.TIMEOUT; w32(buf, o + L.timeout, ct.timeout); }
@@ -102,8 +146,8 @@ export class RecordCodec {
     }
     if (ct.dccp?.state !== undefined) { p |= CT.DCCP_STATE; buf[o + L.dccp_state] = ct.dccp.state; }
     if (ct.dccp?.role !== undefined) { p |= CT.DCCP_ROLE; buf[o + L.dccp_role] = ct.dccp.role; }
-    if (ct.snat) { p |= CT.SNAT; this.packNat(ct.orig.l3, ct.snat, buf, o + L.snat); }
-    if (ct.dnat) { p |= CT.DNAT; this.packNat(ct.orig.l3, ct.dnat, buf, o + L.dnat); }
+    if (ct.snat) { p |= CT.SNAT; ok = this.packNat(ct.orig.l3, ct.snat, buf, o + L.snat) && ok; }
+    if (ct.dnat) { p |= CT.DNAT; ok = this.packNat(ct.orig.l3, ct.dnat, buf, o + L.dnat) && ok; }
     if (ct.seqAdjOrig) { p |= CT.SEQADJ_ORIG; packSeqAdj(ct.seqAdjOrig, buf, o + L.seqadj_orig); }
     if (ct.seqAdjRepl) { p |= CT.SEQADJ_REPL; packSeqAdj(ct.seqAdjRepl, buf, o + L.seqadj_repl); }
     if (ct.helper !== undefined) {
@@ -122,6 +166,14 @@ export class RecordCodec {
     }
     w32(buf, o + this.L.head.present, p);
     buf[o + this.L.head.kind] = KIND_CT;
+    return ok;
+  }
+
+  /** The entry as the engine shows it: NAT ranges read from the reply tuple where there is one. */
+  decodeCt(buf: Buffer, o: number): Conntrack {
+    const ct = this.unpackCt(buf, o);
+    natFromReply(ct);
+    return ct;
   }
 
   unpackCt(buf: Buffer, o: number): Conntrack {
@@ -154,6 +206,8 @@ export class RecordCodec {
       if (p & CT.DCCP_STATE) ct.dccp.state = buf[o + L.dccp_state]!;
       if (p & CT.DCCP_ROLE) ct.dccp.role = buf[o + L.dccp_role]!;
     }
+    if (p & CT.SNAT) ct.snat = this.unpackNat(buf, o + L.snat, orig.l3);
+    if (p & CT.DNAT) ct.dnat = this.unpackNat(buf, o + L.dnat, orig.l3);
     if (p & CT.SEQADJ_ORIG) ct.seqAdjOrig = unpackSeqAdj(buf, o + L.seqadj_orig);
     if (p & CT.SEQADJ_REPL) ct.seqAdjRepl = unpackSeqAdj(buf, o + L.seqadj_repl);
     if (p & CT.HELPER) ct.helper = cstring(buf, o + L.helper, 16);
@@ -198,12 +252,13 @@ export class RecordCodec {
     return synproxyOf(u32(buf, at), u32(buf, at + 4), u32(buf, at + 8));
   }
 
-  packExp(exp: Expectation, buf: Buffer, o: number): void {
+  /** Packs into a zeroed slot; false when an address is not valid text (see packCt). */
+  packExp(exp: Expectation, buf: Buffer, o: number): boolean {
     const L = this.L.exp;
     let p = EXP.MASTER | EXP.TUPLE | EXP.MASK;
-    this.packTuple(exp.master, buf, o + L.master);
-    this.packTuple(exp.tuple, buf, o + L.tuple);
-    this.packTuple(exp.mask, buf, o + L.mask);
+    let ok = this.packTuple(exp.master, buf, o + L.master);
+    ok = this.packTuple(exp.tuple, buf, o + L.tuple) && ok;
+    ok = this.packTuple(exp.mask, buf, o + L.mask) && ok;
     if (exp.timeout !== undefined) { p |= EXP.TIMEOUT; w32(buf, o + L.timeout, exp.timeout); }
     if (exp.flags !== undefined) { p |= EXP.FLAGS; w32(buf, o + L.flags, exp.flags); }
     if (exp.class !== undefined) { p |= EXP.CLASS; w32(buf, o + L.klass, exp.class); }
@@ -212,11 +267,12 @@ export class RecordCodec {
     if (exp.fn !== undefined) { p |= EXP.FN; buf.write(exp.fn.slice(0, 31), o + L.fn, 'latin1'); }
     if (exp.natTuple && exp.natDir !== undefined) {
       p |= EXP.NAT;
-      this.packTuple(exp.natTuple, buf, o + L.nat_tuple);
+      ok = this.packTuple(exp.natTuple, buf, o + L.nat_tuple) && ok;
       w32(buf, o + L.nat_dir, exp.natDir);
     }
     w32(buf, o + this.L.head.present, p);
     buf[o + this.L.head.kind] = KIND_EXP;
+    return ok;
   }
 
   unpackExp(buf: Buffer, o: number): Expectation {
@@ -240,7 +296,7 @@ export class RecordCodec {
     return exp;
   }
 
-  private packTuple(t: CtTuple, buf: Buffer, o: number): void {
+  private packTuple(t: CtTuple, buf: Buffer, o: number): boolean {
     const T = this.L.tuple;
     buf[o + T.family] = t.l3 === 'ipv4' ? AF_INET : AF_INET6;
     buf[o + T.proto] = t.proto;
@@ -257,8 +313,7 @@ export class RecordCodec {
       w16(buf, o + T.icmp_id, t.icmpId ?? 0);
     }
     buf[o + T.flags] = flags;
-    writeAddress(t.l3, t.src, buf, o + T.src);
-    writeAddress(t.l3, t.dst, buf, o + T.dst);
+    return writeAddress(t.l3, t.src, buf, o + T.src) && writeAddress(t.l3, t.dst, buf, o + T.dst);
   }
 
   /**
@@ -288,13 +343,19 @@ export class RecordCodec {
     return t;
   }
 
-  private packNat(l3: L3, nat: NatRange, buf: Buffer, o: number): void {
+  private packNat(l3: L3, nat: NatRange, buf: Buffer, o: number): boolean {
     const N = this.L.nat;
-    writeAddress(l3, nat.addr, buf, o + N.addr);
     if (nat.port !== undefined) {
       buf[o + N.has_port] = 1;
       w16(buf, o + N.port, nat.port);
     }
+    return writeAddress(l3, nat.addr, buf, o + N.addr);
+  }
+
+  private unpackNat(buf: Buffer, o: number, l3: L3): NatRange {
+    const N = this.L.nat;
+    const addr = readAddress(l3, buf, o + N.addr);
+    return buf[o + N.has_port] ? { addr, port: u16(buf, o + N.port) } : { addr };
   }
 }
 
@@ -320,20 +381,27 @@ function cstring(buf: Buffer, o: number, max: number): string {
 
 // Host byte order, as the addon writes the slots. Plain byte arithmetic: on the event path it
 // is faster than Buffer's checked readers.
-const u16: (b: Buffer, o: number) => number = LE
+export const u16: (b: Buffer, o: number) => number = LE
   ? (b, o) => b[o]! | (b[o + 1]! << 8)
   : (b, o) => (b[o]! << 8) | b[o + 1]!;
-const u32: (b: Buffer, o: number) => number = LE
+export const u32: (b: Buffer, o: number) => number = LE
   ? (b, o) => (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16)) + b[o + 3]! * 0x1000000
   : (b, o) => b[o]! * 0x1000000 + ((b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!);
-function u64(b: Buffer, o: number): number {
+export function u64(b: Buffer, o: number): number {
   return LE ? u32(b, o) + u32(b, o + 4) * 0x100000000 : u32(b, o) * 0x100000000 + u32(b, o + 4);
 }
-function w16(b: Buffer, o: number, v: number): void {
+/**
+ * Copies `n` bytes of `src[so]` to `dst[d]`. For the few bytes of an address or a field a
+ * byte loop: Buffer.copy costs a typed-array view per call, more than the copy itself.
+ */
+export function copyBytes(src: Buffer, so: number, dst: Buffer, d: number, n: number): void {
+  for (let i = 0; i < n; i++) dst[d + i] = src[so + i]!;
+}
+export function w16(b: Buffer, o: number, v: number): void {
   if (LE) b.writeUInt16LE(v, o);
   else b.writeUInt16BE(v, o);
 }
-function w32(b: Buffer, o: number, v: number): void {
+export function w32(b: Buffer, o: number, v: number): void {
   if (LE) b.writeUInt32LE(v >>> 0, o);
   else b.writeUInt32BE(v >>> 0, o);
 }

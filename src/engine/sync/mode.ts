@@ -6,7 +6,7 @@
  */
 import type { Transport } from '../channel/transport.js';
 import type { SyncModeName } from '../config/types.js';
-import type { Conntrack, CtEventType, Expectation } from '../model/conntrack.js';
+import type { CtEventType } from '../model/conntrack.js';
 import type { NetworkStats, QueueStats, RsQueueEntry, SequenceStats } from '../stats.js';
 import type { SyncObject } from '../cache/internal.js';
 import type { Queued } from '../cache/object.js';
@@ -66,8 +66,8 @@ export interface SyncMode {
   queues(): QueueStats[];
   /** `-s rsqueue` (FT-FW; empty otherwise). */
   resendQueue(): RsQueueEntry[];
-  /** DisableInternalCache (NOTRACK): serialize and send an event now, no queueing. */
-  sendDirect(kind: 'ct' | 'exp', type: CtEventType, data: Conntrack | Expectation): void;
+  /** DisableInternalCache (NOTRACK): serialize and send an event (the slot at `rec[o]`) now, no queueing. */
+  sendDirect(kind: 'ct' | 'exp', type: CtEventType, rec: Buffer, o: number): void;
   /** Drains the tx queue now (normally scheduled after each enqueue). */
   runTx(): void;
 }
@@ -194,13 +194,9 @@ export abstract class SyncBase implements SyncMode {
     return [];
   }
 
-  sendDirect(kind: 'ct' | 'exp', type: CtEventType, data: Conntrack | Expectation): void {
+  sendDirect(kind: 'ct' | 'exp', type: CtEventType, rec: Buffer, o: number): void {
     const t = EVENT_TYPE[type] + (kind === 'exp' ? NET_T.EXP_NEW : NET_T.CT_NEW);
-    const len =
-      kind === 'ct'
-        ? this.builder.conntrack(t, 0, 0, data as Conntrack)
-        : this.builder.expectation(t, 0, 0, data as Expectation);
-    this.emit(len);
+    this.emit(kind === 'ct' ? this.builder.conntrack(t, 0, 0, rec, o) : this.builder.expectation(t, 0, 0, rec, o));
   }
 
   runTx(): void {
@@ -246,11 +242,9 @@ export abstract class SyncBase implements SyncMode {
   /** Builds and batches an object's message with its current state; returns the seq used. */
   protected sendObject(obj: SyncObject, flags: number): number | undefined {
     const type = networkType(obj);
-    const len =
-      obj.kind === 'ct'
-        ? this.builder.conntrack(type, flags, 0, obj.data as Conntrack)
-        : this.builder.expectation(type, flags, 0, obj.data as Expectation);
-    return this.emit(len);
+    const { store } = obj.owner;
+    const o = store.at(obj.slot);
+    return this.emit(obj.kind === 'ct' ? this.builder.conntrack(type, flags, 0, store.buf, o) : this.builder.expectation(type, flags, 0, store.buf, o));
   }
 
   /** 16-byte control (ACK, NACK, RESYNC) or 8-byte one (ALIVE); returns the seq used. */

@@ -1,14 +1,15 @@
 /**
- * Encoder: conntrack and expectation objects into sync messages (conntrackd `build.c`,
- * shared/spec/conntrackd.md §1.5–1.8, §1.12). Messages are written into one reusable buffer;
- * the caller copies the bytes out (into a datagram batch) before building the next one.
+ * Encoder: conntrack and expectation records into sync messages (conntrackd `build.c`,
+ * shared/spec/conntrackd.md §1.5–1.8, §1.12). Entries come as record slots (kernel/record.ts,
+ * as the caches and kernel events hold them): addresses are copied as the raw bytes they
+ * are. Messages are written into one reusable buffer; the caller copies the bytes out (into a
+ * datagram batch) before building the next one.
  */
-import type { Conntrack, CtTuple, Expectation } from '../model/conntrack.js';
 import { IPPROTO, IPS } from '../model/conntrack.js';
 import type { SyncConfig } from '../config/types.js';
-import { NTA, NTA_EXP, NTA_HDR, HELPER_NAME_MAX, EXP_FN_MAX, LABELS_MAX, ntaAlign } from './attributes.js';
+import { CT, EXP, TUP_ICMP, TUP_PORTS, AF_INET, copyBytes, records, u16, u32, type RecordCodec } from '../kernel/record.js';
+import { NTA, NTA_EXP, NTA_HDR, HELPER_NAME_MAX, EXP_FN_MAX, ntaAlign } from './attributes.js';
 import { NETHDR_ACK_SIZ, NETHDR_SIZ, NET_T, writeHeader } from './nethdr.js';
-import { writeIpv4, writeIpv6 } from '../model/address.js';
 
 /** Sender-side options that change the wire (§1.7 items 4–5). */
 export interface BuildOptions {
@@ -24,29 +25,14 @@ export function buildOptionsFrom(sync: Pick<SyncConfig, 'commitTimeout' | 'tcpWi
 
 /** Largest message the builder accepts (`nethdr.len` is 16 bits). */
 const MAX_MESSAGE = 0xffff;
-
-/** The NAT bits that let a NAT attribute be emitted (libnfct `nfct_getobjopt` helpers, §1.7 item 8). */
-function natDone(status: number | undefined, bit: number): boolean {
-  return status === undefined || (status & bit) !== 0;
-}
-
-/** The raw 16-bit l4 source of a tuple: the port, or the ICMP id (§1.7 item 8 quirk). */
-function l4src(t: CtTuple): number | undefined {
-  return t.sport ?? t.icmpId;
-}
-
-/** The raw 16-bit l4 destination: the port, or ICMP type/code as one network-order word. */
-function l4dst(t: CtTuple): number | undefined {
-  if (t.dport !== undefined) return t.dport;
-  if (t.icmpType === undefined) return undefined;
-  return (t.icmpType << 8) | (t.icmpCode ?? 0);
-}
+/** No l4 value (a tuple without ports or ICMP fields). */
+const NONE = -1;
 
 export class MessageBuilder {
   /** The last built message occupies `buf[0 .. length)`. */
   readonly buf: Buffer = Buffer.alloc(MAX_MESSAGE + 1024);
   private off = 0;
-  private failed = false;
+  private readonly R: RecordCodec = records();
 
   constructor(public options: BuildOptions) {}
 
@@ -64,90 +50,79 @@ export class MessageBuilder {
     return NETHDR_ACK_SIZ;
   }
 
-  /**
-   * `ct2msg`: type is CT_NEW / CT_UPD / CT_DEL. Returns the message length, or 0 when the
-   * object cannot be encoded (an address that is not valid text): count it as a send error.
-   */
-  conntrack(type: number, flags: number, seq: number, ct: Conntrack): number {
+  /** `ct2msg` of the conntrack slot at `rec[o]`: type is CT_NEW / CT_UPD / CT_DEL. Returns the message length. */
+  conntrack(type: number, flags: number, seq: number, rec: Buffer, o: number): number {
+    const C = this.R.L.ct;
+    const T = this.R.L.tuple;
+    const p = this.R.present(rec, o);
+    const orig = o + C.orig;
     this.begin();
-    const o = ct.orig;
-    this.tuple(o, NTA.IPV4, NTA.IPV6);
-    this.u32(NTA.STATUS, ct.status ?? 0);
-    this.u8(NTA.L4PROTO, o.proto);
-    this.l4(ct);
-    if (this.options.sendTimeout && ct.timeout !== undefined) this.u32(NTA.TIMEOUT, ct.timeout);
-    if (ct.mark !== undefined) this.u32(NTA.MARK, ct.mark);
-    const m = ct.master;
-    if (m !== undefined) {
-      this.tuple(m, NTA.MASTER_IPV4, NTA.MASTER_IPV6);
-      this.u8(NTA.MASTER_L4PROTO, m.proto);
-      if (m.sport !== undefined && m.dport !== undefined) this.ports(NTA.MASTER_PORT, m.sport, m.dport);
+    this.tuple(rec, orig, NTA.IPV4, NTA.IPV6);
+    this.u32(NTA.STATUS, p & CT.STATUS ? u32(rec, o + C.status) : 0);
+    this.u8(NTA.L4PROTO, rec[orig + T.proto]!);
+    this.l4(rec, o, p);
+    if (this.options.sendTimeout && p & CT.TIMEOUT) this.u32(NTA.TIMEOUT, u32(rec, o + C.timeout));
+    if (p & CT.MARK) this.u32(NTA.MARK, u32(rec, o + C.mark));
+    if (p & CT.MASTER) {
+      const m = o + C.master;
+      this.tuple(rec, m, NTA.MASTER_IPV4, NTA.MASTER_IPV6);
+      this.u8(NTA.MASTER_L4PROTO, rec[m + T.proto]!);
+      if (rec[m + T.flags]! & TUP_PORTS) this.ports(NTA.MASTER_PORT, u16(rec, m + T.sport), u16(rec, m + T.dport));
     }
-    this.nat(ct);
-    if (ct.seqAdjOrig !== undefined && ct.seqAdjRepl !== undefined) {
-      const p = this.attr(NTA.NAT_SEQ_ADJ, 24);
-      const a = ct.seqAdjOrig;
-      const r = ct.seqAdjRepl;
-      const b = this.buf;
-      b.writeUInt32BE(a.correctionPos >>> 0, p);
-      b.writeUInt32BE(a.offsetBefore >>> 0, p + 4);
-      b.writeUInt32BE(a.offsetAfter >>> 0, p + 8);
-      b.writeUInt32BE(r.correctionPos >>> 0, p + 12);
-      b.writeUInt32BE(r.offsetBefore >>> 0, p + 16);
-      b.writeUInt32BE(r.offsetAfter >>> 0, p + 20);
+    this.nat(rec, o, p);
+    if ((p & (CT.SEQADJ_ORIG | CT.SEQADJ_REPL)) === (CT.SEQADJ_ORIG | CT.SEQADJ_REPL)) {
+      const at = this.attr(NTA.NAT_SEQ_ADJ, 24);
+      for (let i = 0; i < 3; i++) {
+        this.buf.writeUInt32BE(u32(rec, o + C.seqadj_orig + 4 * i), at + 4 * i);
+        this.buf.writeUInt32BE(u32(rec, o + C.seqadj_repl + 4 * i), at + 12 + 4 * i);
+      }
     }
-    if (ct.helper !== undefined) this.str(NTA.HELPER_NAME, ct.helper, HELPER_NAME_MAX);
-    if (ct.labels !== undefined) this.labels(ct.labels);
-    const sp = ct.synproxy;
-    if (sp !== undefined) {
-      const p = this.attr(NTA.SYNPROXY, 12);
-      this.buf.writeUInt32BE(sp.its >>> 0, p);
-      this.buf.writeUInt32BE(sp.isn >>> 0, p + 4);
-      this.buf.writeUInt32BE(sp.tsoff >>> 0, p + 8);
+    if (p & CT.HELPER) this.str(NTA.HELPER_NAME, rec, o + C.helper, 16, HELPER_NAME_MAX);
+    if (p & CT.LABELS) this.labels(rec, o + C.labels);
+    if (p & CT.SYNPROXY) {
+      // slot: isn, its, tsoff; wire: its, isn, tsoff
+      const at = this.attr(NTA.SYNPROXY, 12);
+      this.buf.writeUInt32BE(u32(rec, o + C.synproxy + 4), at);
+      this.buf.writeUInt32BE(u32(rec, o + C.synproxy), at + 4);
+      this.buf.writeUInt32BE(u32(rec, o + C.synproxy + 8), at + 8);
     }
-    if (ct.zone !== undefined) this.u16(NTA.ZONE, ct.zone);
+    if (p & CT.ZONE) this.u16(NTA.ZONE, u16(rec, o + C.zone));
     return this.end(type, flags, seq);
   }
 
-  /** `exp2msg`: type is EXP_NEW / EXP_UPD / EXP_DEL (§1.8 emission order). */
-  expectation(type: number, flags: number, seq: number, exp: Expectation): number {
+  /** `exp2msg` of the expectation slot at `rec[o]`: EXP_NEW / EXP_UPD / EXP_DEL (§1.8 emission order). */
+  expectation(type: number, flags: number, seq: number, rec: Buffer, o: number): number {
+    const E = this.R.L.exp;
+    const T = this.R.L.tuple;
+    const p = this.R.present(rec, o);
     this.begin();
-    const m = exp.master;
-    this.tuple(m, NTA_EXP.MASTER_IPV4, NTA_EXP.MASTER_IPV6);
-    this.u8(NTA_EXP.MASTER_L4PROTO, m.proto);
-    const ported = hasPorts(m.proto);
-    if (ported) this.ports(NTA_EXP.MASTER_PORT, m.sport ?? 0, m.dport ?? 0);
-    const t = exp.tuple;
-    this.tuple(t, NTA_EXP.EXPECT_IPV4, NTA_EXP.EXPECT_IPV6);
-    this.u8(NTA_EXP.EXPECT_L4PROTO, t.proto);
-    if (ported) this.ports(NTA_EXP.EXPECT_PORT, t.sport ?? 0, t.dport ?? 0);
-    const k = exp.mask;
-    this.tuple(k, NTA_EXP.MASK_IPV4, NTA_EXP.MASK_IPV6);
-    this.u8(NTA_EXP.MASK_L4PROTO, k.proto);
-    if (ported) this.ports(NTA_EXP.MASK_PORT, k.sport ?? 0, k.dport ?? 0);
-    if (this.options.sendTimeout && exp.timeout !== undefined) this.u32(NTA_EXP.TIMEOUT, exp.timeout);
-    this.u32(NTA_EXP.FLAGS, exp.flags ?? 0);
-    if (exp.class !== undefined) this.u32(NTA_EXP.CLASS, exp.class);
-    const n = exp.natTuple;
-    if (n !== undefined && n.l3 === 'ipv4') {
-      const p = this.attr(NTA_EXP.NAT_IPV4, 8);
-      if (!writeIpv4(this.buf, p, n.src) || !writeIpv4(this.buf, p + 4, n.dst)) this.failed = true;
-      this.u8(NTA_EXP.NAT_L4PROTO, n.proto);
-      this.ports(NTA_EXP.NAT_PORT, n.sport ?? 0, n.dport ?? 0);
-      this.u32(NTA_EXP.NAT_DIR, exp.natDir ?? 0);
+    const ported = hasPorts(rec[o + E.master + T.proto]!);
+    this.expTuple(rec, o + E.master, NTA_EXP.MASTER_IPV4, NTA_EXP.MASTER_IPV6, NTA_EXP.MASTER_L4PROTO, ported ? NTA_EXP.MASTER_PORT : NONE);
+    this.expTuple(rec, o + E.tuple, NTA_EXP.EXPECT_IPV4, NTA_EXP.EXPECT_IPV6, NTA_EXP.EXPECT_L4PROTO, ported ? NTA_EXP.EXPECT_PORT : NONE);
+    this.expTuple(rec, o + E.mask, NTA_EXP.MASK_IPV4, NTA_EXP.MASK_IPV6, NTA_EXP.MASK_L4PROTO, ported ? NTA_EXP.MASK_PORT : NONE);
+    if (this.options.sendTimeout && p & EXP.TIMEOUT) this.u32(NTA_EXP.TIMEOUT, u32(rec, o + E.timeout));
+    this.u32(NTA_EXP.FLAGS, p & EXP.FLAGS ? u32(rec, o + E.flags) : 0);
+    if (p & EXP.CLASS) this.u32(NTA_EXP.CLASS, u32(rec, o + E.klass));
+    const n = o + E.nat_tuple;
+    if (p & EXP.NAT && rec[n + T.family] === AF_INET) {
+      const at = this.attr(NTA_EXP.NAT_IPV4, 8);
+      copyBytes(rec, n + T.src, this.buf, at, 4);
+      copyBytes(rec, n + T.dst, this.buf, at + 4, 4);
+      this.u8(NTA_EXP.NAT_L4PROTO, rec[n + T.proto]!);
+      this.ports(NTA_EXP.NAT_PORT, u16(rec, n + T.sport), u16(rec, n + T.dport));
+      this.u32(NTA_EXP.NAT_DIR, u32(rec, o + E.nat_dir));
     }
-    if (exp.helper !== undefined) this.str(NTA_EXP.HELPER_NAME, exp.helper, HELPER_NAME_MAX);
-    if (exp.fn !== undefined) this.str(NTA_EXP.FN, exp.fn, EXP_FN_MAX);
+    if (p & EXP.HELPER) this.str(NTA_EXP.HELPER_NAME, rec, o + E.helper, 16, HELPER_NAME_MAX);
+    if (p & EXP.FN) this.str(NTA_EXP.FN, rec, o + E.fn, 32, EXP_FN_MAX);
     return this.end(type, flags, seq);
   }
 
   private begin(): void {
     this.off = NETHDR_SIZ;
-    this.failed = false;
   }
 
   private end(type: number, flags: number, seq: number): number {
-    if (this.failed || this.off > MAX_MESSAGE) return 0;
+    if (this.off > MAX_MESSAGE) return 0;
     writeHeader(this.buf, 0, type, flags, this.off, seq);
     return this.off;
   }
@@ -188,62 +163,72 @@ export class MessageBuilder {
     this.buf.writeUInt16BE(dport, p + 2);
   }
 
-  private tuple(t: CtTuple, id4: number, id6: number): void {
-    if (t.l3 === 'ipv4') {
-      const p = this.attr(id4, 8);
-      if (!writeIpv4(this.buf, p, t.src) || !writeIpv4(this.buf, p + 4, t.dst)) this.failed = true;
-    } else {
-      const p = this.attr(id6, 32);
-      if (!writeIpv6(this.buf, p, t.src) || !writeIpv6(this.buf, p + 16, t.dst)) this.failed = true;
-    }
+  /** The addresses of the tuple at `rec[t]`, as the IPv4 or the IPv6 attribute. */
+  private tuple(rec: Buffer, t: number, id4: number, id6: number): void {
+    const T = this.R.L.tuple;
+    const n = rec[t + T.family] === AF_INET ? 4 : 16;
+    const at = this.attr(n === 4 ? id4 : id6, 2 * n);
+    copyBytes(rec, t + T.src, this.buf, at, n);
+    copyBytes(rec, t + T.dst, this.buf, at + n, n);
   }
 
-  private addr(l3: 'ipv4' | 'ipv6', id4: number, id6: number, text: string): void {
-    if (l3 === 'ipv4') {
-      if (!writeIpv4(this.buf, this.attr(id4, 4), text)) this.failed = true;
-    } else if (!writeIpv6(this.buf, this.attr(id6, 16), text)) {
-      this.failed = true;
-    }
+  /** A tuple of an expectation: addresses, l4 protocol and, for ported masters, the ports (0 when absent). */
+  private expTuple(rec: Buffer, t: number, id4: number, id6: number, idProto: number, idPort: number): void {
+    const T = this.R.L.tuple;
+    this.tuple(rec, t, id4, id6);
+    this.u8(idProto, rec[t + T.proto]!);
+    if (idPort !== NONE) this.ports(idPort, portsOf(rec, t, T.sport, T.flags), portsOf(rec, t, T.dport, T.flags));
+  }
+
+  private addr(rec: Buffer, at: number, v4: boolean, id4: number, id6: number): void {
+    const n = v4 ? 4 : 16;
+    copyBytes(rec, at, this.buf, this.attr(v4 ? id4 : id6, n), n);
   }
 
   /** Item 4 of §1.7: per-protocol attributes. */
-  private l4(ct: Conntrack): void {
-    const o = ct.orig;
-    switch (o.proto) {
+  private l4(rec: Buffer, o: number, p: number): void {
+    const C = this.R.L.ct;
+    const T = this.R.L.tuple;
+    const t = o + C.orig;
+    const sport = portsOf(rec, t, T.sport, T.flags);
+    const dport = portsOf(rec, t, T.dport, T.flags);
+    switch (rec[t + T.proto]) {
       case IPPROTO.TCP:
-        this.ports(NTA.PORT, o.sport ?? 0, o.dport ?? 0);
-        if (ct.tcp?.state !== undefined) {
-          this.u8(NTA.TCP_STATE, ct.tcp.state);
+        this.ports(NTA.PORT, sport, dport);
+        if (p & CT.TCP_STATE) {
+          this.u8(NTA.TCP_STATE, rec[o + C.tcp_state]!);
           if (this.options.tcpWindowTracking) {
-            this.u8(NTA.TCP_WSCALE_ORIG, ct.tcp.wscaleOrig ?? 0);
-            this.u8(NTA.TCP_WSCALE_REPL, ct.tcp.wscaleRepl ?? 0);
+            const ws = (p & CT.TCP_WSCALE) !== 0;
+            this.u8(NTA.TCP_WSCALE_ORIG, ws ? rec[o + C.tcp_wscale_orig]! : 0);
+            this.u8(NTA.TCP_WSCALE_REPL, ws ? rec[o + C.tcp_wscale_repl]! : 0);
           }
         }
         break;
       case IPPROTO.SCTP:
-        this.ports(NTA.PORT, o.sport ?? 0, o.dport ?? 0);
-        if (ct.sctp?.state !== undefined) {
-          this.u8(NTA.SCTP_STATE, ct.sctp.state);
-          this.u32(NTA.SCTP_VTAG_ORIG, ct.sctp.vtagOrig ?? 0);
-          this.u32(NTA.SCTP_VTAG_REPL, ct.sctp.vtagRepl ?? 0);
+        this.ports(NTA.PORT, sport, dport);
+        if (p & CT.SCTP_STATE) {
+          const vt = (p & CT.SCTP_VTAG) !== 0;
+          this.u8(NTA.SCTP_STATE, rec[o + C.sctp_state]!);
+          this.u32(NTA.SCTP_VTAG_ORIG, vt ? u32(rec, o + C.sctp_vtag_orig) : 0);
+          this.u32(NTA.SCTP_VTAG_REPL, vt ? u32(rec, o + C.sctp_vtag_repl) : 0);
         }
         break;
       case IPPROTO.DCCP:
-        this.ports(NTA.PORT, o.sport ?? 0, o.dport ?? 0);
-        if (ct.dccp?.state !== undefined) {
-          this.u8(NTA.DCCP_STATE, ct.dccp.state);
-          this.u8(NTA.DCCP_ROLE, ct.dccp.role ?? 0);
+        this.ports(NTA.PORT, sport, dport);
+        if (p & CT.DCCP_STATE) {
+          this.u8(NTA.DCCP_STATE, rec[o + C.dccp_state]!);
+          this.u8(NTA.DCCP_ROLE, p & CT.DCCP_ROLE ? rec[o + C.dccp_role]! : 0);
         }
         break;
       case IPPROTO.UDP:
-        this.ports(NTA.PORT, o.sport ?? 0, o.dport ?? 0);
+        this.ports(NTA.PORT, sport, dport);
         break;
       case IPPROTO.ICMP:
       case IPPROTO.ICMPV6:
-        if (o.icmpType !== undefined) {
-          this.u8(NTA.ICMP_TYPE, o.icmpType);
-          this.u8(NTA.ICMP_CODE, o.icmpCode ?? 0);
-          this.u16le(NTA.ICMP_ID, o.icmpId ?? 0);
+        if (rec[t + T.flags]! & TUP_ICMP) {
+          this.u8(NTA.ICMP_TYPE, rec[t + T.icmp_type]!);
+          this.u8(NTA.ICMP_CODE, rec[t + T.icmp_code]!);
+          this.u16le(NTA.ICMP_ID, u16(rec, t + T.icmp_id));
         }
         break;
       default:
@@ -253,47 +238,83 @@ export class MessageBuilder {
 
   /**
    * Item 8 of §1.7. A kernel entry carries its reply tuple: the NAT attributes are derived
-   * from it as libnfct does. An object rebuilt from the wire has no reply tuple but the NAT
+   * from it as libnfct does. An entry rebuilt from the wire has no reply tuple but the NAT
    * ranges it was sent with: those are re-emitted as received.
    */
-  private nat(ct: Conntrack): void {
-    const o = ct.orig;
-    const r = ct.reply;
-    const l3 = o.l3;
-    if (r !== undefined) {
-      const src = natDone(ct.status, IPS.SRC_NAT_DONE);
-      const dst = natDone(ct.status, IPS.DST_NAT_DONE);
-      if (src && r.dst !== o.src) this.addr(l3, NTA.SNAT_IPV4, NTA.SNAT_IPV6, r.dst);
-      if (dst && r.src !== o.dst) this.addr(l3, NTA.DNAT_IPV4, NTA.DNAT_IPV6, r.src);
-      const rd = l4dst(r);
-      const rs = l4src(r);
-      if (src && rd !== undefined && rd !== l4src(o)) this.u16le(NTA.SPAT_PORT, rd);
-      if (dst && rs !== undefined && rs !== l4dst(o)) this.u16le(NTA.DPAT_PORT, rs);
+  private nat(rec: Buffer, o: number, p: number): void {
+    const C = this.R.L.ct;
+    const T = this.R.L.tuple;
+    const N = this.R.L.nat;
+    const orig = o + C.orig;
+    const v4 = rec[orig + T.family] === AF_INET;
+    const n = v4 ? 4 : 16;
+    if (p & CT.REPLY) {
+      const r = o + C.reply;
+      const status = p & CT.STATUS ? u32(rec, o + C.status) : undefined;
+      const src = natDone(status, IPS.SRC_NAT_DONE);
+      const dst = natDone(status, IPS.DST_NAT_DONE);
+      if (src && !sameBytes(rec, r + T.dst, orig + T.src, n)) this.addr(rec, r + T.dst, v4, NTA.SNAT_IPV4, NTA.SNAT_IPV6);
+      if (dst && !sameBytes(rec, r + T.src, orig + T.dst, n)) this.addr(rec, r + T.src, v4, NTA.DNAT_IPV4, NTA.DNAT_IPV6);
+      const rd = l4dst(rec, r, this.R);
+      const rs = l4src(rec, r, this.R);
+      if (src && rd !== NONE && rd !== l4src(rec, orig, this.R)) this.u16le(NTA.SPAT_PORT, rd);
+      if (dst && rs !== NONE && rs !== l4dst(rec, orig, this.R)) this.u16le(NTA.DPAT_PORT, rs);
       return;
     }
-    const s = ct.snat;
-    const d = ct.dnat;
-    if (s !== undefined && s.addr !== o.src) this.addr(l3, NTA.SNAT_IPV4, NTA.SNAT_IPV6, s.addr);
-    if (d !== undefined && d.addr !== o.dst) this.addr(l3, NTA.DNAT_IPV4, NTA.DNAT_IPV6, d.addr);
-    if (s?.port !== undefined) this.u16le(NTA.SPAT_PORT, s.port);
-    if (d?.port !== undefined) this.u16le(NTA.DPAT_PORT, d.port);
+    const s = o + C.snat;
+    const d = o + C.dnat;
+    if (p & CT.SNAT && !sameBytes(rec, s + N.addr, orig + T.src, n)) this.addr(rec, s + N.addr, v4, NTA.SNAT_IPV4, NTA.SNAT_IPV6);
+    if (p & CT.DNAT && !sameBytes(rec, d + N.addr, orig + T.dst, n)) this.addr(rec, d + N.addr, v4, NTA.DNAT_IPV4, NTA.DNAT_IPV6);
+    if (p & CT.SNAT && rec[s + N.has_port]) this.u16le(NTA.SPAT_PORT, u16(rec, s + N.port));
+    if (p & CT.DNAT && rec[d + N.has_port]) this.u16le(NTA.DPAT_PORT, u16(rec, d + N.port));
   }
 
-  /** NUL-terminated string; a name the receiver would reject (§1.6 id 27) is not sent. */
-  private str(id: number, s: string, max: number): void {
-    const bytes = Buffer.byteLength(s);
+  /** NUL-terminated string of the slot's char field; a name the receiver would reject (§1.6 id 27) is not sent. */
+  private str(id: number, rec: Buffer, at: number, room: number, max: number): void {
+    let bytes = 0;
+    while (bytes < room && rec[at + bytes] !== 0) bytes++;
     if (NTA_HDR + bytes + 1 > max) return;
     const p = this.attr(id, bytes + 1);
-    this.buf.write(s, p, 'utf8');
+    copyBytes(rec, at, this.buf, p, bytes);
     this.buf[p + bytes] = 0;
   }
 
-  /** Label bitmap words; omitted when no bit is set (§1.6 id 28). */
-  private labels(words: number[]): void {
-    if (words.every((w) => w === 0) || NTA_HDR + 4 * words.length > LABELS_MAX) return;
-    const p = this.attr(NTA.LABELS, 4 * words.length);
-    for (let i = 0; i < words.length; i++) this.buf.writeUInt32BE(words[i]! >>> 0, p + 4 * i);
+  /** Label bitmap words (the slot's four; the slot holds labels only when a bit is set, §1.6 id 28). */
+  private labels(rec: Buffer, at: number): void {
+    const p = this.attr(NTA.LABELS, 16);
+    for (let i = 0; i < 4; i++) this.buf.writeUInt32BE(u32(rec, at + 4 * i), p + 4 * i);
   }
+}
+
+/** The NAT bits that let a NAT attribute be emitted (libnfct `nfct_getobjopt` helpers, §1.7 item 8). */
+function natDone(status: number | undefined, bit: number): boolean {
+  return status === undefined || (status & bit) !== 0;
+}
+
+/** A port of the tuple at `rec[t]` (field offset `at`), 0 when the tuple has none. */
+function portsOf(rec: Buffer, t: number, at: number, flagsAt: number): number {
+  return rec[t + flagsAt]! & TUP_PORTS ? u16(rec, t + at) : 0;
+}
+
+/** The raw 16-bit l4 source of a tuple: the port, or the ICMP id (§1.7 item 8 quirk); NONE without either. */
+function l4src(rec: Buffer, t: number, R: RecordCodec): number {
+  const T = R.L.tuple;
+  const f = rec[t + T.flags]!;
+  if (f & TUP_PORTS) return u16(rec, t + T.sport);
+  return f & TUP_ICMP ? u16(rec, t + T.icmp_id) : NONE;
+}
+
+/** The raw 16-bit l4 destination: the port, or ICMP type/code as one network-order word. */
+function l4dst(rec: Buffer, t: number, R: RecordCodec): number {
+  const T = R.L.tuple;
+  const f = rec[t + T.flags]!;
+  if (f & TUP_PORTS) return u16(rec, t + T.dport);
+  return f & TUP_ICMP ? (rec[t + T.icmp_type]! << 8) | rec[t + T.icmp_code]! : NONE;
+}
+
+function sameBytes(buf: Buffer, a: number, b: number, n: number): boolean {
+  for (let i = 0; i < n; i++) if (buf[a + i] !== buf[b + i]) return false;
+  return true;
 }
 
 /** Master protocols whose expectations carry port attributes (§1.8). */

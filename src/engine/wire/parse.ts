@@ -1,12 +1,14 @@
 /**
- * Decoder: sync message payloads into the model (conntrackd `parse.c`, shared/spec/
- * conntrackd.md §1.10 step 7, §1.11). The receiver rebuilds the orig tuple, protocol info,
- * NAT *ranges* (no reply tuple), master tuple and the rest. Any TLV error rejects the whole
+ * Decoder: sync message payloads into record slots (conntrackd `parse.c`, shared/spec/
+ * conntrackd.md §1.10 step 7, §1.11; slots as kernel/record.ts defines them). The receiver
+ * rebuilds the orig tuple, protocol info, NAT *ranges* (no reply tuple), master tuple and the
+ * rest; addresses stay the raw bytes they are on the wire. Any TLV error rejects the whole
  * message: the caller counts it as `bad_payload`.
  */
-import { synproxyOf, type Conntrack, type CtTuple, type Expectation, type L3, type NatRange, type Synproxy, type TcpInfo } from '../model/conntrack.js';
+import {
+  CT, EXP, TUP_ICMP, TUP_PORTS, AF_INET, AF_INET6, KIND_CT, KIND_EXP, copyBytes, records, w16, w32, type RecordCodec,
+} from '../kernel/record.js';
 import { CT_ATTR_LEN, EXP_ATTR_LEN, NTA, NTA_EXP, NTA_HDR, ntaAlign } from './attributes.js';
-import { readIpv4, readIpv6 } from '../model/address.js';
 
 /**
  * Walks the TLVs of `buf[start, end)`, checking every length against `table` before calling
@@ -32,290 +34,316 @@ function walk(
   return true;
 }
 
-function cstring(buf: Buffer, p: number, n: number): string {
-  const nul = buf.indexOf(0, p);
-  return buf.toString('utf8', p, nul >= 0 && nul < p + n ? nul : p + n);
-}
-
 /**
- * Scratch state of one conntrack decode (module-level: decoding is synchronous). The fields
- * most messages carry are collected apart and put into the object in one literal at the end
- * (they then live in the object, not in a property array grown one by one; an absent one is
- * undefined, as if not there); the rare ones go into `extra` as they come.
+ * State of one decode (module-level: decoding is synchronous): the message being read, the
+ * slot being written, its presence bits, and what the end of the message is checked for.
  */
-let extra: Partial<Conntrack> | undefined;
-let status: number | undefined;
-let timeout: number | undefined;
-let mark: number | undefined;
-let tcp: TcpInfo | undefined;
-let synproxy: Synproxy | undefined;
-let l3: L3 | undefined;
-let src = '';
-let dst = '';
-let proto: number | undefined;
-let sport: number | undefined;
-let dport: number | undefined;
-let icmpType: number | undefined;
-let icmpCode: number | undefined;
-let icmpId: number | undefined;
-let master: CtTuple | undefined;
-let masterProto = 0;
-let masterPorts: [number, number] | undefined;
-let snatAddr: string | undefined;
-let dnatAddr: string | undefined;
-let spat: number | undefined;
-let dpat: number | undefined;
-
-function rare(): Partial<Conntrack> {
-  return (extra ??= {});
+let R: RecordCodec;
+let msg: Buffer;
+let out: Buffer;
+let at = 0;
+let present = 0;
+/** Bits of `Seen`: attributes other fields depend on. */
+let seen = 0;
+const enum Seen {
+  ADDR = 1,
+  PROTO = 2,
+  SNAT_ADDR = 4,
+  DNAT_ADDR = 8,
+  MASTER_ADDR = 16,
+  EXPECT_ADDR = 32,
+  EXPECT_PROTO = 64,
+  MASK_ADDR = 128,
+  MASK_PROTO = 256,
+  NAT_ADDR = 512,
 }
 
-function visitCt(id: number, p: number, n: number, buf: Buffer): void {
+function begin(buf: Buffer, into: Buffer, o: number): void {
+  R ??= records();
+  msg = buf;
+  out = into;
+  at = o;
+  present = 0;
+  seen = 0;
+  into.fill(0, o, o + R.slot);
+}
+
+/** The addresses of `n` bytes each at `p` into the tuple at `t`. */
+function addresses(t: number, p: number, n: number): void {
+  const T = R.L.tuple;
+  out[t + T.family] = n === 4 ? AF_INET : AF_INET6;
+  copyBytes(msg, p, out, t + T.src, n);
+  copyBytes(msg, p + n, out, t + T.dst, n);
+}
+
+function ports(t: number, p: number): void {
+  const T = R.L.tuple;
+  out[t + T.flags]! |= TUP_PORTS;
+  w16(out, t + T.sport, msg.readUInt16BE(p));
+  w16(out, t + T.dport, msg.readUInt16BE(p + 2));
+}
+
+/** A NAT address: the range's address (`n` bytes). */
+function natAddress(nat: number, p: number, n: number): void {
+  copyBytes(msg, p, out, nat + R.L.nat.addr, n);
+}
+
+/** A NAT port (host-order quirk, §1.12). */
+function natPort(nat: number, p: number): void {
+  const N = R.L.nat;
+  out[nat + N.has_port] = 1;
+  w16(out, nat + N.port, msg.readUInt16LE(p));
+}
+
+function be32(field: number, p: number): void {
+  w32(out, field, msg.readUInt32BE(p));
+}
+
+function visitCt(id: number, p: number, n: number): void {
+  const C = R.L.ct;
+  const T = R.L.tuple;
+  const o = at;
   switch (id) {
     case NTA.IPV4:
-      l3 = 'ipv4';
-      src = readIpv4(buf, p);
-      dst = readIpv4(buf, p + 4);
-      break;
     case NTA.IPV6:
-      l3 = 'ipv6';
-      src = readIpv6(buf, p);
-      dst = readIpv6(buf, p + 16);
+      addresses(o + C.orig, p, id === NTA.IPV4 ? 4 : 16);
+      seen |= Seen.ADDR;
       break;
     case NTA.L4PROTO:
-      proto = buf[p]!;
+      out[o + C.orig + T.proto] = msg[p]!;
+      seen |= Seen.PROTO;
       break;
     case NTA.PORT:
-      sport = buf.readUInt16BE(p);
-      dport = buf.readUInt16BE(p + 2);
+      ports(o + C.orig, p);
       break;
     case NTA.TCP_STATE:
-      if (tcp === undefined) tcp = { state: buf[p]! };
-      else tcp.state = buf[p]!;
+      out[o + C.tcp_state] = msg[p]!;
+      present |= CT.TCP_STATE;
       break;
     case NTA.STATUS:
-      status = buf.readUInt32BE(p);
+      be32(o + C.status, p);
+      present |= CT.STATUS;
       break;
     case NTA.TIMEOUT:
-      timeout = buf.readUInt32BE(p);
+      be32(o + C.timeout, p);
+      present |= CT.TIMEOUT;
       break;
     case NTA.MARK:
-      mark = buf.readUInt32BE(p);
+      be32(o + C.mark, p);
+      present |= CT.MARK;
       break;
     case NTA.MASTER_IPV4:
-      master = { l3: 'ipv4', src: readIpv4(buf, p), dst: readIpv4(buf, p + 4), proto: 0 };
-      break;
     case NTA.MASTER_IPV6:
-      master = { l3: 'ipv6', src: readIpv6(buf, p), dst: readIpv6(buf, p + 16), proto: 0 };
+      addresses(o + C.master, p, id === NTA.MASTER_IPV4 ? 4 : 16);
+      present |= CT.MASTER;
       break;
     case NTA.MASTER_L4PROTO:
-      masterProto = buf[p]!;
+      out[o + C.master + T.proto] = msg[p]!;
       break;
     case NTA.MASTER_PORT:
-      masterPorts = [buf.readUInt16BE(p), buf.readUInt16BE(p + 2)];
+      ports(o + C.master, p);
       break;
     case NTA.SNAT_IPV4:
-      snatAddr = readIpv4(buf, p);
+    case NTA.SNAT_IPV6:
+      natAddress(o + C.snat, p, id === NTA.SNAT_IPV4 ? 4 : 16);
+      seen |= Seen.SNAT_ADDR;
+      present |= CT.SNAT;
       break;
     case NTA.DNAT_IPV4:
-      dnatAddr = readIpv4(buf, p);
-      break;
-    case NTA.SNAT_IPV6:
-      snatAddr = readIpv6(buf, p);
-      break;
     case NTA.DNAT_IPV6:
-      dnatAddr = readIpv6(buf, p);
+      natAddress(o + C.dnat, p, id === NTA.DNAT_IPV4 ? 4 : 16);
+      seen |= Seen.DNAT_ADDR;
+      present |= CT.DNAT;
       break;
     case NTA.SPAT_PORT:
-      spat = buf.readUInt16LE(p); // host-order quirk, §1.12
+      natPort(o + C.snat, p);
+      present |= CT.SNAT;
       break;
     case NTA.DPAT_PORT:
-      dpat = buf.readUInt16LE(p);
+      natPort(o + C.dnat, p);
+      present |= CT.DNAT;
       break;
     case NTA.NAT_SEQ_ADJ:
-      rare().seqAdjOrig = {
-        correctionPos: buf.readUInt32BE(p),
-        offsetBefore: buf.readUInt32BE(p + 4),
-        offsetAfter: buf.readUInt32BE(p + 8),
-      };
-      rare().seqAdjRepl = {
-        correctionPos: buf.readUInt32BE(p + 12),
-        offsetBefore: buf.readUInt32BE(p + 16),
-        offsetAfter: buf.readUInt32BE(p + 20),
-      };
+      for (let i = 0; i < 3; i++) {
+        be32(o + C.seqadj_orig + 4 * i, p + 4 * i);
+        be32(o + C.seqadj_repl + 4 * i, p + 12 + 4 * i);
+      }
+      present |= CT.SEQADJ_ORIG | CT.SEQADJ_REPL;
       break;
     case NTA.SCTP_STATE:
-      (rare().sctp ??= {}).state = buf[p]!;
+      out[o + C.sctp_state] = msg[p]!;
+      present |= CT.SCTP_STATE;
       break;
     case NTA.SCTP_VTAG_ORIG:
-      (rare().sctp ??= {}).vtagOrig = buf.readUInt32BE(p);
+      be32(o + C.sctp_vtag_orig, p);
+      present |= CT.SCTP_VTAG;
       break;
     case NTA.SCTP_VTAG_REPL:
-      (rare().sctp ??= {}).vtagRepl = buf.readUInt32BE(p);
+      be32(o + C.sctp_vtag_repl, p);
+      present |= CT.SCTP_VTAG;
       break;
     case NTA.DCCP_STATE:
-      (rare().dccp ??= {}).state = buf[p]!;
+      out[o + C.dccp_state] = msg[p]!;
+      present |= CT.DCCP_STATE;
       break;
     case NTA.DCCP_ROLE:
-      (rare().dccp ??= {}).role = buf[p]!;
+      out[o + C.dccp_role] = msg[p]!;
+      present |= CT.DCCP_ROLE;
       break;
     case NTA.ICMP_TYPE:
-      icmpType = buf[p]!;
+      out[o + C.orig + T.icmp_type] = msg[p]!;
+      out[o + C.orig + T.flags]! |= TUP_ICMP;
       break;
     case NTA.ICMP_CODE:
-      icmpCode = buf[p]!;
+      out[o + C.orig + T.icmp_code] = msg[p]!;
       break;
     case NTA.ICMP_ID:
-      icmpId = buf.readUInt16LE(p); // host-order quirk, §1.12
+      w16(out, o + C.orig + T.icmp_id, msg.readUInt16LE(p)); // host-order quirk, §1.12
       break;
     case NTA.TCP_WSCALE_ORIG:
-      (tcp ??= {}).wscaleOrig = buf[p]!;
+      out[o + C.tcp_wscale_orig] = msg[p]!;
+      present |= CT.TCP_WSCALE;
       break;
     case NTA.TCP_WSCALE_REPL:
-      (tcp ??= {}).wscaleRepl = buf[p]!;
+      out[o + C.tcp_wscale_repl] = msg[p]!;
+      present |= CT.TCP_WSCALE;
       break;
     case NTA.HELPER_NAME:
-      rare().helper = cstring(buf, p, n);
+      if (cstring(o + C.helper, 16, p, n)) present |= CT.HELPER;
       break;
-    case NTA.LABELS: {
-      const words: number[] = [];
-      for (let i = 0; i + 4 <= n; i += 4) words.push(buf.readUInt32BE(p + i));
-      rare().labels = words;
+    case NTA.LABELS:
+      for (let i = 0; i < 4 && 4 * i + 4 <= n; i++) {
+        const w = msg.readUInt32BE(p + 4 * i);
+        w32(out, o + C.labels + 4 * i, w);
+        if (w !== 0) present |= CT.LABELS;
+      }
       break;
-    }
     case NTA.SYNPROXY:
-      synproxy = synproxyOf(buf.readUInt32BE(p + 4), buf.readUInt32BE(p), buf.readUInt32BE(p + 8));
+      // wire: its, isn, tsoff; slot: isn, its, tsoff
+      be32(o + C.synproxy, p + 4);
+      be32(o + C.synproxy + 4, p);
+      be32(o + C.synproxy + 8, p + 8);
+      present |= CT.SYNPROXY;
       break;
     case NTA.ZONE:
-      rare().zone = buf.readUInt16BE(p);
+      w16(out, o + C.zone, msg.readUInt16BE(p));
+      present |= CT.ZONE;
       break;
   }
 }
 
-let ctBuf: Buffer;
-
-/** Resets the scratch state in a function of its own, so the compiler does not narrow it. */
-function resetScratch(buf: Buffer): void {
-  extra = undefined;
-  status = timeout = mark = undefined;
-  tcp = undefined;
-  synproxy = undefined;
-  l3 = undefined;
-  proto = sport = dport = icmpType = icmpCode = icmpId = undefined;
-  master = undefined;
-  masterProto = 0;
-  masterPorts = undefined;
-  snatAddr = dnatAddr = spat = dpat = undefined;
-  ctBuf = buf;
+/** Copies a NUL-terminated string of at most `n` bytes into a char field of `room` bytes; false if empty. */
+function cstring(field: number, room: number, p: number, n: number): boolean {
+  let len = 0;
+  while (len < n && len < room - 1 && msg[p + len] !== 0) len++;
+  copyBytes(msg, p, out, field, len);
+  return len > 0;
 }
-const ctVisitor = (id: number, p: number, n: number): void => visitCt(id, p, n, ctBuf);
 
 /**
- * `msg2ct`: decodes the TLVs of one CT_* message body `buf[start, end)`. Returns undefined on
- * a bad payload (§1.10 step 7) or when the message names no address or protocol.
+ * `msg2ct`: decodes the TLVs of one CT_* message body `buf[start, end)` into the slot at
+ * `into[o]`. False on a bad payload (§1.10 step 7) or when the message names no address or
+ * protocol.
  */
-export function parseConntrack(buf: Buffer, start: number, end: number): Conntrack | undefined {
-  resetScratch(buf);
-  if (!walk(buf, start, end, CT_ATTR_LEN, ctVisitor)) return undefined;
-  if (l3 === undefined || proto === undefined) return undefined;
-  let orig: CtTuple;
-  if (sport !== undefined && icmpType === undefined && icmpCode === undefined && icmpId === undefined) {
-    orig = { l3, src, dst, proto, sport, dport: dport! };
-  } else {
-    orig = { l3, src, dst, proto };
-    if (sport !== undefined) {
-      orig.sport = sport;
-      orig.dport = dport!;
-    }
-    if (icmpType !== undefined) orig.icmpType = icmpType;
-    if (icmpCode !== undefined) orig.icmpCode = icmpCode;
-    if (icmpId !== undefined) orig.icmpId = icmpId;
-  }
-  const ct: Conntrack = { orig, status, timeout, mark, tcp, synproxy };
-  if (extra !== undefined) Object.assign(ct, extra);
-  if (master !== undefined) {
-    master.proto = masterProto;
-    if (masterPorts !== undefined) {
-      master.sport = masterPorts[0];
-      master.dport = masterPorts[1];
-    }
-    ct.master = master;
-  }
+export function parseConntrack(buf: Buffer, start: number, end: number, into: Buffer, o: number): boolean {
+  begin(buf, into, o);
+  if (!walk(buf, start, end, CT_ATTR_LEN, visitCt)) return false;
+  if ((seen & (Seen.ADDR | Seen.PROTO)) !== (Seen.ADDR | Seen.PROTO)) return false;
+  const C = R.L.ct;
+  const T = R.L.tuple;
+  const n = out[o + C.orig + T.family] === AF_INET ? 4 : 16;
   // NAT ranges: an absent address means the NAT kept it (reply dst == orig src, §1.7 item 8).
-  if (snatAddr !== undefined || spat !== undefined) ct.snat = natRange(snatAddr ?? src, spat);
-  if (dnatAddr !== undefined || dpat !== undefined) ct.dnat = natRange(dnatAddr ?? dst, dpat);
-  return ct;
+  if (present & CT.SNAT && !(seen & Seen.SNAT_ADDR)) copyBytes(out, o + C.orig + T.src, out, o + C.snat + R.L.nat.addr, n);
+  if (present & CT.DNAT && !(seen & Seen.DNAT_ADDR)) copyBytes(out, o + C.orig + T.dst, out, o + C.dnat + R.L.nat.addr, n);
+  w32(out, o + R.L.head.present, present | CT.ORIG);
+  out[o + R.L.head.kind] = KIND_CT;
+  return true;
 }
 
-function natRange(addr: string, port: number | undefined): NatRange {
-  return port === undefined ? { addr } : { addr, port };
-}
-
-function tupleOf(
-  buf: Buffer,
-  attrs: Map<number, [number, number]>,
-  id4: number,
-  id6: number,
-  idProto: number,
-  idPort: number,
-): CtTuple | undefined {
-  const v4 = attrs.get(id4);
-  const v6 = attrs.get(id6);
-  const pr = attrs.get(idProto);
-  if ((v4 === undefined && v6 === undefined) || pr === undefined) return undefined;
-  const t: CtTuple =
-    v4 !== undefined
-      ? { l3: 'ipv4', src: readIpv4(buf, v4[0]), dst: readIpv4(buf, v4[0] + 4), proto: buf[pr[0]]! }
-      : { l3: 'ipv6', src: readIpv6(buf, v6![0]), dst: readIpv6(buf, v6![0] + 16), proto: buf[pr[0]]! };
-  const port = attrs.get(idPort);
-  if (port !== undefined) {
-    t.sport = buf.readUInt16BE(port[0]);
-    t.dport = buf.readUInt16BE(port[0] + 2);
+function visitExp(id: number, p: number, n: number): void {
+  const E = R.L.exp;
+  const T = R.L.tuple;
+  const o = at;
+  switch (id) {
+    case NTA_EXP.MASTER_IPV4:
+    case NTA_EXP.MASTER_IPV6:
+      addresses(o + E.master, p, id === NTA_EXP.MASTER_IPV4 ? 4 : 16);
+      seen |= Seen.MASTER_ADDR;
+      break;
+    case NTA_EXP.MASTER_L4PROTO:
+      out[o + E.master + T.proto] = msg[p]!;
+      seen |= Seen.PROTO;
+      break;
+    case NTA_EXP.MASTER_PORT:
+      ports(o + E.master, p);
+      break;
+    case NTA_EXP.EXPECT_IPV4:
+    case NTA_EXP.EXPECT_IPV6:
+      addresses(o + E.tuple, p, id === NTA_EXP.EXPECT_IPV4 ? 4 : 16);
+      seen |= Seen.EXPECT_ADDR;
+      break;
+    case NTA_EXP.EXPECT_L4PROTO:
+      out[o + E.tuple + T.proto] = msg[p]!;
+      seen |= Seen.EXPECT_PROTO;
+      break;
+    case NTA_EXP.EXPECT_PORT:
+      ports(o + E.tuple, p);
+      break;
+    case NTA_EXP.MASK_IPV4:
+    case NTA_EXP.MASK_IPV6:
+      addresses(o + E.mask, p, id === NTA_EXP.MASK_IPV4 ? 4 : 16);
+      seen |= Seen.MASK_ADDR;
+      break;
+    case NTA_EXP.MASK_L4PROTO:
+      out[o + E.mask + T.proto] = msg[p]!;
+      seen |= Seen.MASK_PROTO;
+      break;
+    case NTA_EXP.MASK_PORT:
+      ports(o + E.mask, p);
+      break;
+    case NTA_EXP.TIMEOUT:
+      be32(o + E.timeout, p);
+      present |= EXP.TIMEOUT;
+      break;
+    case NTA_EXP.FLAGS:
+      be32(o + E.flags, p);
+      present |= EXP.FLAGS;
+      break;
+    case NTA_EXP.CLASS:
+      be32(o + E.klass, p);
+      present |= EXP.CLASS;
+      break;
+    case NTA_EXP.NAT_IPV4:
+      addresses(o + E.nat_tuple, p, 4);
+      seen |= Seen.NAT_ADDR;
+      break;
+    case NTA_EXP.NAT_L4PROTO:
+      out[o + E.nat_tuple + T.proto] = msg[p]!;
+      break;
+    case NTA_EXP.NAT_PORT:
+      ports(o + E.nat_tuple, p);
+      break;
+    case NTA_EXP.NAT_DIR:
+      be32(o + E.nat_dir, p);
+      break;
+    case NTA_EXP.HELPER_NAME:
+      if (cstring(o + E.helper, 16, p, n)) present |= EXP.HELPER;
+      break;
+    case NTA_EXP.FN:
+      if (cstring(o + E.fn, 32, p, n)) present |= EXP.FN;
+      break;
   }
-  return t;
 }
 
-/** `msg2exp`: decodes one EXP_* message body. Undefined on a bad payload or missing tuples. */
-export function parseExpectation(buf: Buffer, start: number, end: number): Expectation | undefined {
-  const attrs = new Map<number, [number, number]>();
-  if (!walk(buf, start, end, EXP_ATTR_LEN, (id, p, n) => attrs.set(id, [p, n]))) return undefined;
-  const E = NTA_EXP;
-  const master = tupleOf(buf, attrs, E.MASTER_IPV4, E.MASTER_IPV6, E.MASTER_L4PROTO, E.MASTER_PORT);
-  const tuple = tupleOf(buf, attrs, E.EXPECT_IPV4, E.EXPECT_IPV6, E.EXPECT_L4PROTO, E.EXPECT_PORT);
-  const mask = tupleOf(buf, attrs, E.MASK_IPV4, E.MASK_IPV6, E.MASK_L4PROTO, E.MASK_PORT);
-  if (master === undefined || tuple === undefined || mask === undefined) return undefined;
-  const exp: Expectation = { master, tuple, mask };
-  const u32 = (id: number): number | undefined => {
-    const a = attrs.get(id);
-    return a === undefined ? undefined : buf.readUInt32BE(a[0]);
-  };
-  const timeout = u32(E.TIMEOUT);
-  if (timeout !== undefined) exp.timeout = timeout;
-  const flags = u32(E.FLAGS);
-  if (flags !== undefined) exp.flags = flags;
-  const cls = u32(E.CLASS);
-  if (cls !== undefined) exp.class = cls;
-  const nat = attrs.get(E.NAT_IPV4);
-  if (nat !== undefined) {
-    const np = attrs.get(E.NAT_L4PROTO);
-    const nt: CtTuple = {
-      l3: 'ipv4',
-      src: readIpv4(buf, nat[0]),
-      dst: readIpv4(buf, nat[0] + 4),
-      proto: np === undefined ? 0 : buf[np[0]]!,
-    };
-    const port = attrs.get(E.NAT_PORT);
-    if (port !== undefined) {
-      nt.sport = buf.readUInt16BE(port[0]);
-      nt.dport = buf.readUInt16BE(port[0] + 2);
-    }
-    exp.natTuple = nt;
-  }
-  const dir = u32(E.NAT_DIR);
-  if (dir !== undefined) exp.natDir = dir;
-  const helper = attrs.get(E.HELPER_NAME);
-  if (helper !== undefined) exp.helper = cstring(buf, helper[0], helper[1]);
-  const fn = attrs.get(E.FN);
-  if (fn !== undefined) exp.fn = cstring(buf, fn[0], fn[1]);
-  return exp;
+const EXP_TUPLES = Seen.MASTER_ADDR | Seen.PROTO | Seen.EXPECT_ADDR | Seen.EXPECT_PROTO | Seen.MASK_ADDR | Seen.MASK_PROTO;
+
+/** `msg2exp`: decodes one EXP_* message body into the slot at `into[o]`. False on a bad payload or missing tuples. */
+export function parseExpectation(buf: Buffer, start: number, end: number, into: Buffer, o: number): boolean {
+  begin(buf, into, o);
+  if (!walk(buf, start, end, EXP_ATTR_LEN, visitExp)) return false;
+  if ((seen & EXP_TUPLES) !== EXP_TUPLES) return false;
+  if (seen & Seen.NAT_ADDR) present |= EXP.NAT;
+  w32(out, o + R.L.head.present, present | EXP.MASTER | EXP.TUPLE | EXP.MASK);
+  out[o + R.L.head.kind] = KIND_EXP;
+  return true;
 }

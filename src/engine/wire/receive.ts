@@ -5,8 +5,9 @@
  * messages and hands them to the external handler. Every malformed case is counted in
  * NetworkStats; nothing here throws on input bytes.
  */
-import type { Conntrack, CtEventType, Expectation } from '../model/conntrack.js';
+import type { CtEventType } from '../model/conntrack.js';
 import type { NetworkStats } from '../stats.js';
+import { records } from '../kernel/record.js';
 import { NETHDR_ACK_SIZ, NETHDR_SIZ, NET_T, NET_T_STATE_MAX, PROTOCOL_VERSION, hasRange, newHeader, readHeader } from './nethdr.js';
 import type { NetHeader } from './nethdr.js';
 import { parseConntrack, parseExpectation } from './parse.js';
@@ -24,10 +25,13 @@ export interface MessageReceiver {
   recv(hdr: NetHeader): MsgResult;
 }
 
-/** Where decoded peer state goes: the external cache, or direct injection (decided by the daemon). */
+/**
+ * Where decoded peer state goes: the external cache, or direct injection (decided by the
+ * daemon). The entry is the record slot at `rec[o]` (kernel/record.ts), valid during the call.
+ */
 export interface ExternalHandler {
-  conntrack(type: CtEventType, ct: Conntrack): void;
-  expectation(type: CtEventType, exp: Expectation): void;
+  conntrack(type: CtEventType, rec: Buffer, o: number): void;
+  expectation(type: CtEventType, rec: Buffer, o: number): void;
 }
 
 const EVENT_OF_TYPE: readonly CtEventType[] = ['new', 'update', 'destroy', 'new', 'update', 'destroy'];
@@ -53,6 +57,8 @@ export class ReceivePipeline {
   private readonly hdr: NetHeader = newHeader();
   /** Stream channels: an incomplete trailing message kept for the next chunk. */
   private pending: Buffer | undefined;
+  /** The slot each data message is decoded into. */
+  private readonly slot = records().alloc(1);
 
   constructor(
     private readonly mode: MessageReceiver,
@@ -138,13 +144,12 @@ export class ReceivePipeline {
     const end = off + h.len;
     const event = EVENT_OF_TYPE[h.type]!;
     if (h.type <= NET_T.CT_DEL) {
-      const ct = parseConntrack(buf, start, end);
-      if (ct === undefined) this.malformed('badPayload');
-      else this.handler.conntrack(event, ct);
+      if (parseConntrack(buf, start, end, this.slot, 0)) this.handler.conntrack(event, this.slot, 0);
+      else this.malformed('badPayload');
+    } else if (parseExpectation(buf, start, end, this.slot, 0)) {
+      this.handler.expectation(event, this.slot, 0);
     } else {
-      const exp = parseExpectation(buf, start, end);
-      if (exp === undefined) this.malformed('badPayload');
-      else this.handler.expectation(event, exp);
+      this.malformed('badPayload');
     }
   }
 

@@ -10,9 +10,10 @@ import { InternalCache } from '../../../src/engine/cache/internal.js';
 import type { Origin, SyncObject } from '../../../src/engine/cache/internal.js';
 import { ExternalCache } from '../../../src/engine/cache/external.js';
 import { compileFilter, expectationAccepted } from '../../../src/engine/cache/filter.js';
-import { commitOrder, commitTimeout } from '../../../src/engine/cache/commit.js';
+import { commitOrder, commitTimeout, sentTimeout } from '../../../src/engine/cache/commit.js';
 import { conntrackCacheKey, conntrackKey, expectationCacheKey } from '../../../src/engine/cache/key.js';
 import { FakeScheduler, tcpFlow } from '../sync/harness.js';
+import { slot } from '../../helpers/records.js';
 
 let now = 1000;
 const clock = () => now;
@@ -46,48 +47,57 @@ describe('keys', () => {
     for (const x of variants) {
       for (const y of variants) {
         const same = conntrackKey(x) === conntrackKey(y);
-        expect(conntrackCacheKey.same(x, y)).toBe(same);
-        if (same) expect(conntrackCacheKey.hash(x)).toBe(conntrackCacheKey.hash(y));
+        expect(conntrackCacheKey.same(...slot(x), ...slot(y))).toBe(same);
+        if (same) expect(conntrackCacheKey.hash(...slot(x))).toBe(conntrackCacheKey.hash(...slot(y)));
       }
-      expect(Number.isInteger(conntrackCacheKey.hash(x)) && conntrackCacheKey.hash(x) >= 0 && conntrackCacheKey.hash(x) < 2 ** 30).toBe(true);
+      const h = conntrackCacheKey.hash(...slot(x));
+      expect(Number.isInteger(h) && h >= 0 && h < 2 ** 30).toBe(true);
     }
     const exp = (port: number): Expectation => ({ master: a.orig, tuple: { ...a.orig, dport: port }, mask: a.orig });
-    expect(expectationCacheKey.same(exp(1), { ...exp(1), zone: 3, timeout: 9 })).toBe(true);
-    expect(expectationCacheKey.hash(exp(1))).toBe(expectationCacheKey.hash({ ...exp(1), zone: 3 }));
-    expect(expectationCacheKey.same(exp(1), exp(2))).toBe(false);
+    expect(expectationCacheKey.same(...slot(exp(1)), ...slot({ ...exp(1), zone: 3, timeout: 9 }))).toBe(true);
+    expect(expectationCacheKey.hash(...slot(exp(1)))).toBe(expectationCacheKey.hash(...slot({ ...exp(1), zone: 3 })));
+    expect(expectationCacheKey.same(...slot(exp(1)), ...slot(exp(2)))).toBe(false);
+  });
+
+  it('flows that differ only in an address octet or a port spread over distinct hashes', () => {
+    const hashes = new Set<number>();
+    for (let i = 0; i < 20_000; i++) {
+      hashes.add(conntrackCacheKey.hash(...slot(tcpFlow(i, { orig: { ...tcpFlow(i).orig, sport: 1024 + (i % 600) } }))));
+    }
+    expect(hashes.size).toBeGreaterThan(20_000 - 3); // 30 random bits: ~0.2 collisions expected
   });
 
   it('objects whose key hashes collide are kept apart', () => {
     const collide = { hash: () => 7, same: conntrackCacheKey.same };
     const c = new Cache<Conntrack>('internal', 'ct', collide, 100, clock);
-    const objs = [1, 2, 3].map((i) => c.add(tcpFlow(i))!);
-    expect([1, 2, 3].every((i) => c.find(tcpFlow(i)) === objs[i - 1])).toBe(true);
+    const objs = [1, 2, 3].map((i) => c.add(...slot(tcpFlow(i)))!);
+    expect([1, 2, 3].every((i) => c.find(...slot(tcpFlow(i))) === objs[i - 1])).toBe(true);
     c.remove(objs[1]!);
-    expect(c.find(tcpFlow(2))).toBeUndefined();
-    expect(c.find(tcpFlow(1)) === objs[0] && c.find(tcpFlow(3)) === objs[2]).toBe(true);
+    expect(c.find(...slot(tcpFlow(2)))).toBeUndefined();
+    expect(c.find(...slot(tcpFlow(1))) === objs[0] && c.find(...slot(tcpFlow(3))) === objs[2]).toBe(true);
     expect([...c.values()].length).toBe(2);
     c.flush();
     expect(c.size).toBe(0);
-    expect(c.find(tcpFlow(1))).toBeUndefined();
+    expect(c.find(...slot(tcpFlow(1)))).toBeUndefined();
   });
 });
 
 describe('InternalCache', () => {
   it('NEW/UPD/DESTROY: statuses, merge of the full state, counters stripped, stats as conntrackd counts', () => {
     const { c, queued } = internal();
-    c.ctEvent({ type: 'new', ct: { ...tcpFlow(1), counters: { origPackets: 1, origBytes: 2, replyPackets: 3, replyBytes: 4 } }, portId: 0 });
-    const obj = c.ct.find(tcpFlow(1))!;
+    c.ctEvent('new', 0, ...slot({ ...tcpFlow(1), counters: { origPackets: 1, origBytes: 2, replyPackets: 3, replyBytes: 4 } }));
+    const obj = c.ct.find(...slot(tcpFlow(1)))!;
     expect(obj.status).toBe('new');
     expect(obj.data.counters).toBeUndefined();
     now = 1005;
-    c.ctEvent({ type: 'update', ct: { orig: tcpFlow(1).orig, mark: 7, tcp: { state: 4 } }, portId: 0 });
+    c.ctEvent('update', 0, ...slot({ orig: tcpFlow(1).orig, mark: 7, tcp: { state: 4 } }));
     expect(obj.status).toBe('alive');
     expect(obj.lastupdate).toBe(1005);
     expect(obj.lifetime).toBe(1000);
     // merged: the cached object keeps everything and carries the update
     expect(obj.data).toMatchObject({ status: 0xe, timeout: 3600, mark: 7, tcp: { state: 4 } });
     obj.get(); // a sync queue holds it
-    c.ctEvent({ type: 'destroy', ct: tcpFlow(1), portId: 0 });
+    c.ctEvent('destroy', 0, ...slot(tcpFlow(1)));
     expect(obj.status).toBe('dead');
     expect(c.ct.stats).toMatchObject({ active: 0, total: 1, createdOk: 1, updatedOk: 1, deletedOk: 1 });
     expect(queued.map((o) => o.status)).toEqual(['dead', 'dead', 'dead']); // same object, 3 enqueues
@@ -98,11 +108,11 @@ describe('InternalCache', () => {
 
   it('UPD for an unknown flow creates it (cache_update_force); NEW over an existing one recreates', () => {
     const { c } = internal();
-    c.ctEvent({ type: 'update', ct: tcpFlow(2), portId: 0 });
-    const first = c.ct.find(tcpFlow(2))!;
+    c.ctEvent('update', 0, ...slot(tcpFlow(2)));
+    const first = c.ct.find(...slot(tcpFlow(2)))!;
     expect(first.status).toBe('new');
-    c.ctEvent({ type: 'new', ct: { ...tcpFlow(2), mark: 3 }, portId: 0 });
-    const second = c.ct.find(tcpFlow(2))!;
+    c.ctEvent('new', 0, ...slot({ ...tcpFlow(2), mark: 3 }));
+    const second = c.ct.find(...slot(tcpFlow(2)))!;
     expect(second).not.toBe(first);
     expect(second.data.mark).toBe(3);
     expect(c.ct.stats).toMatchObject({ createdOk: 2, deletedOk: 1, active: 1, total: 1 });
@@ -110,16 +120,16 @@ describe('InternalCache', () => {
 
   it('a flow recreated while its DEL is still queued: the old DEAD object lives on detached', () => {
     const { c } = internal();
-    c.ctEvent({ type: 'new', ct: tcpFlow(3), portId: 0 });
-    const old = c.ct.find(tcpFlow(3))!;
+    c.ctEvent('new', 0, ...slot(tcpFlow(3)));
+    const old = c.ct.find(...slot(tcpFlow(3)))!;
     old.get(); // queued for its DEL
-    c.ctEvent({ type: 'destroy', ct: tcpFlow(3), portId: 0 });
-    c.ctEvent({ type: 'new', ct: tcpFlow(3), portId: 0 });
-    const fresh = c.ct.find(tcpFlow(3))!;
+    c.ctEvent('destroy', 0, ...slot(tcpFlow(3)));
+    c.ctEvent('new', 0, ...slot(tcpFlow(3)));
+    const fresh = c.ct.find(...slot(tcpFlow(3)))!;
     expect(fresh).not.toBe(old);
     expect([old.status, old.attached, fresh.status]).toEqual(['dead', false, 'new']);
     old.put(); // the queue lets go: nothing happens to the new entry
-    expect(c.ct.find(tcpFlow(3))).toBe(fresh);
+    expect(c.ct.find(...slot(tcpFlow(3)))).toBe(fresh);
     expect(c.ct.stats).toMatchObject({ active: 1, total: 1, createdOk: 2, deletedOk: 1 });
     c.flush();
     expect(c.ct.stats).toMatchObject({ active: 0, total: 0, deletedOk: 2 });
@@ -127,7 +137,7 @@ describe('InternalCache', () => {
 
   it('HashLimit: a full table refuses new objects (no space left in cache)', () => {
     const { c } = internal({ hashLimit: 3 });
-    for (let i = 1; i <= 5; i++) c.ctEvent({ type: 'new', ct: tcpFlow(i), portId: 0 });
+    for (let i = 1; i <= 5; i++) c.ctEvent('new', 0, ...slot(tcpFlow(i)));
     expect(c.ct.size).toBe(3);
     expect(c.ct.stats).toMatchObject({ createdOk: 3, createdFailed: 2, noSpace: 2 });
   });
@@ -139,26 +149,26 @@ describe('InternalCache', () => {
       [13, 'inject'],
     ]);
     const { c, queued } = internal({ origins });
-    c.ctEvent({ type: 'new', ct: tcpFlow(1), portId: 13 });
+    c.ctEvent('new', 13, ...slot(tcpFlow(1)));
     expect(c.ct.size).toBe(0);
-    c.ctEvent({ type: 'new', ct: tcpFlow(1), portId: 11 });
-    c.ctEvent({ type: 'update', ct: tcpFlow(1), portId: 11 });
+    c.ctEvent('new', 11, ...slot(tcpFlow(1)));
+    c.ctEvent('update', 11, ...slot(tcpFlow(1)));
     expect(c.ct.size).toBe(1);
     expect(queued).toHaveLength(0);
-    c.ctEvent({ type: 'destroy', ct: tcpFlow(1), portId: 12 });
+    c.ctEvent('destroy', 12, ...slot(tcpFlow(1)));
     expect(c.ct.size).toBe(0); // nothing holds the DEAD object: released at once
-    c.ctEvent({ type: 'new', ct: tcpFlow(2), portId: 4242 });
+    c.ctEvent('new', 4242, ...slot(tcpFlow(2)));
     expect(queued).toHaveLength(1);
   });
 
   it('user-space filter on events and dumps; kernel-space filter only on dumps', () => {
     const filter = { from: 'userspace' as const, protocol: { policy: 'accept' as const, protos: [17] } };
     const { c } = internal({ filter });
-    c.ctEvent({ type: 'new', ct: tcpFlow(1), portId: 0 });
+    c.ctEvent('new', 0, ...slot(tcpFlow(1)));
     c.populate(tcpFlow(2));
     expect(c.ct.size).toBe(0);
     const k = internal({ filter: { ...filter, from: 'kernelspace' } }).c;
-    k.ctEvent({ type: 'new', ct: tcpFlow(1), portId: 0 });
+    k.ctEvent('new', 0, ...slot(tcpFlow(1)));
     k.populate(tcpFlow(2));
     expect(k.ct.size).toBe(1);
   });
@@ -171,12 +181,12 @@ describe('InternalCache', () => {
       helper: 'sip-5060',
     };
     const { c, queued } = internal({ expectationSync: ['SIP'] });
-    c.expEvent({ type: 'new', exp, portId: 0 });
+    c.expEvent('new', 0, ...slot(exp));
     expect(c.exp.size).toBe(0); // master not cached yet
-    c.ctEvent({ type: 'new', ct: tcpFlow(1), portId: 0 });
-    c.expEvent({ type: 'new', exp, portId: 0 });
+    c.ctEvent('new', 0, ...slot(tcpFlow(1)));
+    c.expEvent('new', 0, ...slot(exp));
     expect(c.exp.size).toBe(1);
-    c.expEvent({ type: 'new', exp: { ...exp, helper: 'ftp' }, portId: 0 });
+    c.expEvent('new', 0, ...slot({ ...exp, helper: 'ftp' }));
     expect(c.exp.size).toBe(1);
     expect(queued.map((o) => o.kind)).toEqual(['ct', 'exp']);
     expect([...c.objects()].map((o) => o.kind)).toEqual(['ct', 'exp']);
@@ -189,15 +199,15 @@ describe('InternalCache', () => {
 describe('ExternalCache', () => {
   it('NEW replaces, UPD merges or creates, DEL removes (not found counted)', () => {
     const e = new ExternalCache({ hashLimit: 10, nowSeconds: clock });
-    e.conntrack('new', tcpFlow(1, { mark: 1 }));
-    e.conntrack('update', { ...tcpFlow(1), mark: 2 });
-    expect(e.ct.find(tcpFlow(1))!.data.mark).toBe(2);
-    e.conntrack('update', tcpFlow(2));
+    e.conntrack('new', ...slot(tcpFlow(1, { mark: 1 })));
+    e.conntrack('update', ...slot({ ...tcpFlow(1), mark: 2 }));
+    expect(e.ct.find(...slot(tcpFlow(1)))!.data.mark).toBe(2);
+    e.conntrack('update', ...slot(tcpFlow(2)));
     expect(e.ct.size).toBe(2);
-    e.conntrack('new', tcpFlow(1));
-    expect(e.ct.find(tcpFlow(1))!.data.mark).toBeUndefined();
-    e.conntrack('destroy', tcpFlow(1));
-    e.conntrack('destroy', tcpFlow(1));
+    e.conntrack('new', ...slot(tcpFlow(1)));
+    expect(e.ct.find(...slot(tcpFlow(1)))!.data.mark).toBeUndefined();
+    e.conntrack('destroy', ...slot(tcpFlow(1)));
+    e.conntrack('destroy', ...slot(tcpFlow(1)));
     expect(e.ct.size).toBe(1);
     expect(e.ct.stats).toMatchObject({ createdOk: 3, updatedOk: 1, deletedOk: 2, deleteNotFound: 1, active: 1, total: 1 });
     e.flush();
@@ -207,10 +217,10 @@ describe('ExternalCache', () => {
   it('ALARM: entries expire CacheTimeout after their last NEW/UPD', () => {
     const sched = new FakeScheduler(0);
     const e = new ExternalCache({ hashLimit: 10, nowSeconds: () => Math.floor(sched.now() / 1000), expiry: { scheduler: sched, cacheTimeout: 180 } });
-    e.conntrack('new', tcpFlow(1));
+    e.conntrack('new', ...slot(tcpFlow(1)));
     sched.advance(100_000);
-    e.conntrack('update', tcpFlow(1));
-    const obj = e.ct.find(tcpFlow(1))!;
+    e.conntrack('update', ...slot(tcpFlow(1)));
+    const obj = e.ct.find(...slot(tcpFlow(1)))!;
     expect(e.expiresIn(obj, 150)).toBe(130);
     sched.advance(179_000);
     expect(e.ct.size).toBe(1);
@@ -225,36 +235,42 @@ describe('filter (§6.4)', () => {
       from: 'userspace',
       address: { policy: 'ignore', addresses: [{ l3: 'ipv4', address: '10.1.0.0', prefix: 16 }, { l3: 'ipv6', address: '2001:db8::', prefix: 32 }] },
     });
-    expect(f(tcpFlow(1))).toBe(false); // 10.1.0.1
-    expect(f({ ...tcpFlow(1), orig: { ...tcpFlow(1).orig, src: '10.2.0.1' } })).toBe(true);
-    expect(f({ ...tcpFlow(1), orig: { ...tcpFlow(1).orig, src: '10.2.0.1' }, reply: { ...tcpFlow(1).orig, src: '10.1.9.9' } })).toBe(false);
-    expect(f({ orig: { l3: 'ipv6', src: '2001:db8:1::1', dst: '2001:db9::1', proto: 17, sport: 1, dport: 2 } })).toBe(false);
+    expect(f(...slot(tcpFlow(1)))).toBe(false); // 10.1.0.1
+    expect(f(...slot({ ...tcpFlow(1), orig: { ...tcpFlow(1).orig, src: '10.2.0.1' } }))).toBe(true);
+    expect(f(...slot({ ...tcpFlow(1), orig: { ...tcpFlow(1).orig, src: '10.2.0.1' }, reply: { ...tcpFlow(1).orig, src: '10.1.9.9' } }))).toBe(false);
+    expect(f(...slot({ orig: { l3: 'ipv6', src: '2001:db8:1::1', dst: '2001:db9::1', proto: 17, sport: 1, dport: 2 } }))).toBe(false);
   });
 
   it('state applies to TCP entries with a known state only', () => {
     const f = compileFilter({ from: 'userspace', state: { policy: 'accept', states: [3] } });
-    expect(f(tcpFlow(1))).toBe(true);
-    expect(f(tcpFlow(1, { tcp: { state: 7 } }))).toBe(false);
-    expect(f(tcpFlow(1, { tcp: {} }))).toBe(true);
-    expect(f({ orig: { l3: 'ipv4', src: '1.1.1.1', dst: '2.2.2.2', proto: 17, sport: 1, dport: 2 } })).toBe(true);
+    expect(f(...slot(tcpFlow(1)))).toBe(true);
+    expect(f(...slot(tcpFlow(1, { tcp: { state: 7 } })))).toBe(false);
+    expect(f(...slot(tcpFlow(1, { tcp: {} })))).toBe(true);
+    expect(f(...slot({ orig: { l3: 'ipv4', src: '1.1.1.1', dst: '2.2.2.2', proto: 17, sport: 1, dport: 2 } }))).toBe(true);
   });
 });
 
 describe('commit helpers (§3.3)', () => {
   it('orders master flows before RELATED ones and skips DEAD objects', () => {
     const e = new ExternalCache({ hashLimit: 10, nowSeconds: clock });
-    e.conntrack('new', tcpFlow(1, { master: tcpFlow(9).orig }));
-    e.conntrack('new', tcpFlow(2));
-    e.conntrack('new', tcpFlow(3));
-    expect([...commitOrder(e.ct.values())].map((o) => o.data.orig.src)).toEqual(['10.1.0.2', '10.1.0.3', '10.1.0.1']);
+    e.conntrack('new', ...slot(tcpFlow(1, { master: tcpFlow(9).orig })));
+    e.conntrack('new', ...slot(tcpFlow(2)));
+    e.conntrack('new', ...slot(tcpFlow(3)));
+    expect([...commitOrder(e.ct)].map((o) => o.data.orig.src)).toEqual(['10.1.0.2', '10.1.0.3', '10.1.0.1']);
   });
 
   it('CommitTimeout, else NTA_TIMEOUT − elapsed, 60 when negative, 0 when nothing is known', () => {
-    const obj = (timeout: number | undefined, lastupdate: number) => ({ data: timeout === undefined ? {} : { timeout }, lastupdate });
-    expect(commitTimeout(obj(300, 100), 110, 180)).toBe(180);
-    expect(commitTimeout(obj(300, 100), 110, undefined)).toBe(290);
-    expect(commitTimeout(obj(5, 100), 110, undefined)).toBe(60);
-    expect(commitTimeout(obj(300, 200), 110, undefined)).toBe(240); // clock went back: elapsed 60
-    expect(commitTimeout(obj(undefined, 110), 110, undefined)).toBe(0);
+    expect(commitTimeout(300, 100, 110, 180)).toBe(180);
+    expect(commitTimeout(300, 100, 110, undefined)).toBe(290);
+    expect(commitTimeout(5, 100, 110, undefined)).toBe(60);
+    expect(commitTimeout(300, 200, 110, undefined)).toBe(240); // clock went back: elapsed 60
+    expect(commitTimeout(0, 110, 110, undefined)).toBe(0);
+    // the timeout sent with a cached entry, 0 without one
+    const e = new ExternalCache({ hashLimit: 10, nowSeconds: clock });
+    e.conntrack('new', ...slot(tcpFlow(1, { timeout: 300 })));
+    e.conntrack('new', ...slot(tcpFlow(2, { timeout: undefined })));
+    e.expectation('new', ...slot({ master: tcpFlow(1).orig, tuple: tcpFlow(3).orig, mask: tcpFlow(1).orig, timeout: 7 }));
+    expect([...e.ct.values()].map((o) => sentTimeout(e.ct, o))).toEqual([300, 0]);
+    expect([...e.exp.values()].map((o) => sentTimeout(e.exp, o))).toEqual([7]);
   });
 });

@@ -8,6 +8,7 @@ import { createInterface } from 'node:readline';
 const [dist, linksJson] = process.argv.slice(2);
 const { Multichannel } = await import(`${dist}/engine/channel/multichannel.js`);
 const { MessageBuilder, NET_T } = await import(`${dist}/engine/wire/index.js`);
+const { records } = await import(`${dist}/engine/kernel/record.js`);
 
 const out = (o) => process.stdout.write(`${JSON.stringify(o, (_k, v) => (typeof v === 'bigint' ? Number(v) : v))}\n`);
 const log = (level) => (msg) => out({ ev: 'log', level, msg });
@@ -24,7 +25,10 @@ for await (const line of createInterface({ input: process.stdin })) {
   const arg = sp < 0 ? '' : line.slice(sp + 1);
   if (cmd === 'send') mc.send(Buffer.from(arg, 'hex'));
   else if (cmd === 'ct') {
-    const len = builder.conntrack(NET_T.CT_NEW, 0, seq++, JSON.parse(arg));
+    // the builder encodes record slots, as the caches hold them
+    const slot = records().alloc(1);
+    records().packCt(JSON.parse(arg), slot, 0);
+    const len = builder.conntrack(NET_T.CT_NEW, 0, seq++, slot, 0);
     mc.send(Buffer.from(builder.buf.subarray(0, len)));
   } else if (cmd === 'stats') out({ ev: 'stats', current: mc.current, links: mc.stats(), queues: mc.queues() });
   else if (cmd === 'quit') break;

@@ -11,6 +11,7 @@ import { IPS, type Conntrack } from '../../../src/engine/model/conntrack.js';
 import { NET_T } from '../../../src/engine/wire/nethdr.js';
 import { trackReadiness, type SyncState } from '../../../src/engine/daemon/readiness.js';
 import { engineConfig, enginePair, keysOf, kernelKeys, settle, stoppedAfterEach, tcpFlow, udpFlow } from './harness.js';
+import { slot } from '../../helpers/records.js';
 
 const running = stoppedAfterEach();
 
@@ -39,7 +40,7 @@ describe('commit (-c)', () => {
     await b.tool.create(udpFlow(7, { mark: 1234 }));
     // the master moves behind the related flow in the cache's order: commit must still create it first
     const cachedMaster = [...b.engine.external!.ct.values()].find((o) => o.data.helper === 'ftp')!.data;
-    b.engine.external!.conntrack('new', { ...cachedMaster });
+    b.engine.external!.conntrack('new', ...slot(cachedMaster));
     expect([...b.engine.external!.ct.values()].at(-1)!.data.helper).toBe('ftp');
     const res = await b.engine.commit();
     expect(res).toMatchObject({ done: true, committed: 51, failed: 0 });
@@ -76,7 +77,7 @@ describe('commit (-c)', () => {
     await running(a, b);
     for (let i = 1; i <= 10; i++) await a.tool.create(tcpFlow(i));
     // a flow without timeout on the wire cannot be created (CommitTimeout unset, §3.3)
-    b.engine.external!.conntrack('new', { orig: udpFlow(1).orig, status: 0 });
+    b.engine.external!.conntrack('new', ...slot({ orig: udpFlow(1).orig, status: 0 }));
     await settle(sched, 300);
     const first = b.engine.commit('all');
     const second = await b.engine.commit('ct');

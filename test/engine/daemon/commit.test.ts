@@ -6,26 +6,30 @@ import { describe, expect, it } from 'vitest';
 import { ExternalCache } from '../../../src/engine/cache/external.js';
 import { Committer } from '../../../src/engine/daemon/commit.js';
 import { SLICE } from '../../../src/engine/daemon/loop.js';
-import type { KernelTable } from '../../../src/engine/kernel/kernel-table.js';
+import type { KernelTable, RecordBatch } from '../../../src/engine/kernel/kernel-table.js';
 import type { Conntrack } from '../../../src/engine/model/conntrack.js';
 import { ArrayLog, tcpFlow } from './harness.js';
+import { entriesOf, slot } from '../../helpers/records.js';
 
 describe('commit timeouts', () => {
   it('an entry updated while an earlier slice was in the kernel keeps its timeout (no "future" update)', async () => {
     let now = 1000;
     const external = new ExternalCache({ hashLimit: 1 << 20, nowSeconds: () => now });
     const n = SLICE + 1;
-    for (let i = 0; i < n; i++) external.conntrack('new', tcpFlow(i, { timeout: 300 }));
+    for (let i = 0; i < n; i++) external.conntrack('new', ...slot(tcpFlow(i, { timeout: 300 })));
+    // the flow the commit reaches last (the cache's order follows its key hashes)
+    const last = [...external.ct.values()].at(-1)!.data;
     const created: Conntrack[] = [];
     const table = {
-      createBatch: async (cts: readonly Conntrack[]) => {
+      createRecords: async (batch: RecordBatch) => {
+        const cts = entriesOf(batch);
         created.push(...cts);
         if (created.length === SLICE) {
           // while the first slice is in the kernel, a second passes and the last flow is refreshed
           now += 1;
-          external.conntrack('update', tcpFlow(n - 1, { timeout: 300 }));
+          external.conntrack('update', ...slot({ ...last, timeout: 300 }));
         }
-        return cts.map(() => 0);
+        return new Int32Array(cts.length);
       },
     } as unknown as KernelTable;
     const r = await new Committer({ table, log: new ArrayLog(), nowSeconds: () => now, commitTimeout: undefined, liberal: true }).commit(external, 'ct');

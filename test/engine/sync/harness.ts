@@ -11,6 +11,7 @@ import { createSyncMode } from '../../../src/engine/sync/index.js';
 import type { SyncMode } from '../../../src/engine/sync/mode.js';
 import type { Scheduler, TimerHandle } from '../../../src/engine/sync/scheduler.js';
 import { seconds } from '../../../src/engine/sync/scheduler.js';
+import { slot } from '../../helpers/records.js';
 
 interface Timer {
   at: number;
@@ -179,7 +180,7 @@ export class Node {
   }
 
   event(type: CtEvent['type'], ct: Conntrack, portId = 0): void {
-    this.internal.ctEvent({ type, ct, portId });
+    this.internal.ctEvent(type, portId, ...slot(ct));
   }
 }
 

@@ -8,6 +8,7 @@ import type { Conntrack } from '../../../src/engine/model/conntrack.js';
 import { NET_F } from '../../../src/engine/wire/nethdr.js';
 import { refreshDelayMs } from '../../../src/engine/sync/alarm.js';
 import { Node, messageTypes, pair, prng, snapshot, syncConfig, tcpFlow } from './harness.js';
+import { slot } from '../../helpers/records.js';
 
 const START = Date.UTC(2026, 10, 22, 0, 0, 0);
 
@@ -207,10 +208,10 @@ describe('FT-FW', () => {
       helper: 'ftp',
     };
     a.event('new', master);
-    a.internal.expEvent({ type: 'new', exp, portId: 0 });
+    a.internal.expEvent('new', 0, ...slot(exp));
     sched.advance(10);
     expect([...b.external.exp.values()].map((o) => o.data)).toEqual([{ ...exp, flags: 0 }]);
-    a.internal.expEvent({ type: 'destroy', exp, portId: 0 });
+    a.internal.expEvent('destroy', 0, ...slot(exp));
     sched.advance(10);
     expect(b.external.exp.size).toBe(0);
     expect(messageTypes(wire, 'a').filter((t) => t !== 0x1a)).toEqual([0x10, 0x13, 0x15]);
@@ -259,8 +260,8 @@ describe('NOTRACK', () => {
     const { sched, wire, a, b } = pair('NOTRACK', START);
     a.mode.start(false);
     b.mode.start(false);
-    a.mode.sendDirect('ct', 'new', tcpFlow(1));
-    a.mode.sendDirect('ct', 'destroy', tcpFlow(2));
+    a.mode.sendDirect('ct', 'new', ...slot(tcpFlow(1)));
+    a.mode.sendDirect('ct', 'destroy', ...slot(tcpFlow(2)));
     expect(wire).toHaveLength(0);
     sched.advance(1001);
     const first = wire.find((s) => s.from === 'a')!;

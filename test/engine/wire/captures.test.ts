@@ -11,6 +11,8 @@ import { MessageBuilder } from '../../../src/engine/wire/build.js';
 import { DatagramBatcher } from '../../../src/engine/wire/batcher.js';
 import { MsgResult, ReceivePipeline } from '../../../src/engine/wire/receive.js';
 import { CAPTURE_DIR, VARIANTS, readDecoded, readPcapUdp, stateOf } from './captures.js';
+import { records } from '../../../src/engine/kernel/record.js';
+import { slot } from '../../helpers/records.js';
 
 interface Seen {
   headers: NetHeader[];
@@ -26,7 +28,7 @@ function decodeDatagram(payload: Buffer): Seen & { pipeline: ReceivePipeline } {
         return isData(h.type, h.flags) ? MsgResult.DATA : MsgResult.CTL;
       },
     },
-    { conntrack: (_t, ct) => seen.cts.push(ct), expectation: () => expect.fail('no expectations captured') },
+    { conntrack: (_t, rec, o) => seen.cts.push(records().unpackCt(rec, o)), expectation: () => expect.fail('no expectations captured') },
     false,
   );
   pipeline.receive(payload);
@@ -83,7 +85,7 @@ describe.each(VARIANTS)('capture %s', (variant) => {
             ? builder.controlRange(m.flags, m.seq, m.from!, m.to!)
             : builder.control(m.flags, m.seq);
         } else {
-          len = builder.conntrack(m.type, m.flags, m.seq, stateOf(m));
+          len = builder.conntrack(m.type, m.flags, m.seq, ...slot(stateOf(m)));
         }
         expect(builder.buf.subarray(0, len).toString('hex')).toBe(
           payload.subarray(m.offset, m.offset + m.len).toString('hex'),

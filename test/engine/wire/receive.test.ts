@@ -9,6 +9,8 @@ import { MessageBuilder } from '../../../src/engine/wire/build.js';
 import { NET_F, NET_T, isCtl, isData } from '../../../src/engine/wire/nethdr.js';
 import { MsgResult, ReceivePipeline } from '../../../src/engine/wire/receive.js';
 import type { MessageReceiver } from '../../../src/engine/wire/receive.js';
+import { records } from '../../../src/engine/kernel/record.js';
+import { slot } from '../../helpers/records.js';
 
 const ct: Conntrack = {
   orig: { l3: 'ipv4', src: '10.1.200.1', dst: '10.0.2.10', proto: 6, sport: 40000, dport: 80 },
@@ -29,12 +31,12 @@ const notrackLike: MessageReceiver = {
 
 function setup(stream = false) {
   const got: Conntrack[] = [];
-  const p = new ReceivePipeline(notrackLike, { conntrack: (_t, c) => got.push(c), expectation: () => undefined }, stream);
+  const p = new ReceivePipeline(notrackLike, { conntrack: (_t, rec, o) => got.push(records().unpackCt(rec, o)), expectation: () => undefined }, stream);
   return { p, got };
 }
 
 const b = new MessageBuilder({ sendTimeout: true, tcpWindowTracking: false });
-const msg = (seq: number): Buffer => Buffer.from(b.buf.subarray(0, b.conntrack(NET_T.CT_NEW, 0, seq, ct)));
+const msg = (seq: number): Buffer => Buffer.from(b.buf.subarray(0, b.conntrack(NET_T.CT_NEW, 0, seq, ...slot(ct))));
 const ack = (seq: number): Buffer => Buffer.from(b.buf.subarray(0, b.controlRange(NET_F.ACK, seq, 1, 2)));
 
 function counters(p: ReceivePipeline) {

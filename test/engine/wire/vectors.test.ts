@@ -8,7 +8,8 @@ import { IPS, TCP_STATE } from '../../../src/engine/model/conntrack.js';
 import { MessageBuilder, buildOptionsFrom } from '../../../src/engine/wire/build.js';
 import { DatagramBatcher } from '../../../src/engine/wire/batcher.js';
 import { NET_F, NET_T } from '../../../src/engine/wire/nethdr.js';
-import { parseConntrack, parseExpectation } from '../../../src/engine/wire/parse.js';
+import { records } from '../../../src/engine/kernel/record.js';
+import { parseCt, parseExp, slot } from '../../helpers/records.js';
 
 const hex = (s: string): string => s.replace(/\s+/g, '');
 const bytes = (b: MessageBuilder, len: number): string => b.buf.subarray(0, len).toString('hex');
@@ -24,7 +25,7 @@ const flow = (): Conntrack => ({
 describe('§1.14 worked vectors', () => {
   it('A: CT_NEW steady state, 60 bytes', () => {
     const b = new MessageBuilder({ sendTimeout: true, tcpWindowTracking: false });
-    const len = b.conntrack(NET_T.CT_NEW, 0, 1700000000, flow());
+    const len = b.conntrack(NET_T.CT_NEW, 0, 1700000000, ...slot(flow()));
     expect(bytes(b, len)).toBe(
       hex(`10 00 00 3c 65 53 f1 00  00 0c 00 00 c0 a8 0a 02  0a 00 01 1f  00 08 00 05 00 00 01 8e
            00 05 00 02 06 00 00 00  00 08 00 03 a0 28 00 50  00 05 00 04 03 00 00 00  00 08 00 06 00 06 97 80`),
@@ -39,19 +40,19 @@ describe('§1.14 worked vectors', () => {
     ct.timeout = 431999;
     ct.mark = 42;
     ct.tcp = { state: 3, wscaleOrig: 7, wscaleRepl: 7 };
-    const len = b.conntrack(NET_T.CT_UPD, NET_F.HELLO, 0x6553f101, ct);
+    const len = b.conntrack(NET_T.CT_UPD, NET_F.HELLO, 0x6553f101, ...slot(ct));
     const want = hex(`11 20 00 64 65 53 f1 01  00 0c 00 00 c0 a8 0a 02 0a 00 01 1f  00 08 00 05 00 00 01 9e
       00 05 00 02 06 00 00 00  00 08 00 03 a0 28 00 50  00 05 00 04 03 00 00 00  00 05 00 19 07 00 00 00
       00 05 00 1a 07 00 00 00  00 08 00 06 00 06 97 7f  00 08 00 07 00 00 00 2a  00 08 00 0c 0a 00 01 01
       00 06 00 0e 48 ee 00 00`);
     expect(bytes(b, len)).toBe(want);
     // the receiver rebuilds NAT ranges, not a reply tuple (§1.11)
-    const back = parseConntrack(b.buf, 8, len)!;
+    const back = parseCt(b.buf, 8, len)!;
     expect(back.reply).toBeUndefined();
     expect(back.snat).toEqual({ addr: '10.0.1.1', port: 61000 });
     expect(back.dnat).toBeUndefined();
     // and re-encodes the same bytes from them
-    const again = b.conntrack(NET_T.CT_UPD, NET_F.HELLO, 0x6553f101, back);
+    const again = b.conntrack(NET_T.CT_UPD, NET_F.HELLO, 0x6553f101, ...slot(back));
     expect(bytes(b, again)).toBe(want);
   });
 
@@ -62,7 +63,7 @@ describe('§1.14 worked vectors', () => {
     const ct = flow();
     ct.tcp = { state: TCP_STATE.TIME_WAIT };
     ct.timeout = 120;
-    batcher.append(b.buf, b.conntrack(NET_T.CT_DEL, 0, 0x6553f106, ct));
+    batcher.append(b.buf, b.conntrack(NET_T.CT_DEL, 0, 0x6553f106, ...slot(ct)));
     batcher.append(b.buf, b.controlRange(NET_F.ACK, 0x6553f107, 900000300, 900000310));
     expect(sent).toHaveLength(0);
     batcher.flush();
@@ -83,20 +84,20 @@ describe('§1.14 worked vectors', () => {
 
   it('omits NTA_TIMEOUT when the sender has a CommitTimeout (§1.7 item 5)', () => {
     const b = new MessageBuilder(buildOptionsFrom({ commitTimeout: 180, tcpWindowTracking: false }));
-    const len = b.conntrack(NET_T.CT_NEW, 0, 1, flow());
+    const len = b.conntrack(NET_T.CT_NEW, 0, 1, ...slot(flow()));
     expect(len).toBe(52);
-    expect(parseConntrack(b.buf, 8, len)!.timeout).toBeUndefined();
+    expect(parseCt(b.buf, 8, len)!.timeout).toBeUndefined();
   });
 });
 
 describe('conntrack attributes round trip', () => {
   const b = new MessageBuilder({ sendTimeout: true, tcpWindowTracking: true });
   const roundTrip = (ct: Conntrack): Conntrack => {
-    const len = b.conntrack(NET_T.CT_NEW, 0, 7, ct);
+    const len = b.conntrack(NET_T.CT_NEW, 0, 7, ...slot(ct));
     expect(len).toBeGreaterThan(0);
     expect(len % 4).toBe(0);
     expect(b.buf.readUInt16BE(2)).toBe(len);
-    return parseConntrack(b.buf, 8, len)!;
+    return parseCt(b.buf, 8, len)!;
   };
 
   it('IPv6 with SNAT/DNAT v6, ports, helper, labels, zone, synproxy, seq-adj, master', () => {
@@ -122,7 +123,7 @@ describe('conntrack attributes round trip', () => {
   it('ICMP type/code/id (id little-endian on the wire), SCTP and DCCP state, other protocols without ports', () => {
     const icmp: Conntrack = { orig: { l3: 'ipv4', src: '1.2.3.4', dst: '5.6.7.8', proto: 1, icmpType: 8, icmpCode: 0, icmpId: 0x1234 }, status: 0 };
     expect(roundTrip(icmp)).toEqual(icmp);
-    const len = b.conntrack(NET_T.CT_NEW, 0, 7, icmp);
+    const len = b.conntrack(NET_T.CT_NEW, 0, 7, ...slot(icmp));
     expect(b.buf.subarray(0, len).includes(Buffer.from([0x00, 0x06, 0x00, 0x18, 0x34, 0x12]))).toBe(true);
     const sctp: Conntrack = {
       orig: { l3: 'ipv4', src: '1.2.3.4', dst: '5.6.7.8', proto: 132, sport: 1, dport: 2 },
@@ -155,8 +156,11 @@ describe('conntrack attributes round trip', () => {
     expect(roundTrip({ ...flow(), helper: 'eleven-char' }).helper).toBe('eleven-char');
   });
 
-  it('reports an unencodable address as length 0', () => {
-    expect(b.conntrack(NET_T.CT_NEW, 0, 1, { orig: { l3: 'ipv4', src: 'x', dst: '1.1.1.1', proto: 6 } })).toBe(0);
+  it('reports an unencodable address when the entry is packed into its record slot', () => {
+    const R = records();
+    expect(R.packCt({ orig: { l3: 'ipv4', src: 'x', dst: '1.1.1.1', proto: 6 } }, R.alloc(1), 0)).toBe(false);
+    expect(R.packExp({ master: flow().orig, tuple: flow().orig, mask: { ...flow().orig, dst: '1::2' } }, R.alloc(1), 0)).toBe(false);
+    expect(R.packCt(flow(), R.alloc(1), 0)).toBe(true);
   });
 });
 
@@ -175,10 +179,10 @@ describe('expectation messages (§1.8)', () => {
       helper: 'ftp',
       fn: 'nf_nat_follow_master',
     };
-    const len = b.expectation(NET_T.EXP_NEW, 0, 3, exp);
+    const len = b.expectation(NET_T.EXP_NEW, 0, 3, ...slot(exp));
     const ids: number[] = [];
     for (let off = 8; off < len; off += (b.buf.readUInt16BE(off) + 3) & ~3) ids.push(b.buf.readUInt16BE(off + 2));
     expect(ids).toEqual([0, 2, 3, 4, 6, 7, 8, 10, 11, 12, 13, 14, 15, 17, 16, 18, 19, 20]);
-    expect(parseExpectation(b.buf, 8, len)).toEqual(exp);
+    expect(parseExp(b.buf, 8, len)).toEqual(exp);
   });
 });
