@@ -103,11 +103,11 @@ export async function settle(peers: Peer[]): Promise<void> {
 type Measured = { cpu: number[]; wall: number };
 const phaseText = (p: Measured) => `${p.wall.toFixed(2)} s, CPU sender ${p.cpu[0].toFixed(3)} s, receiver ${p.cpu[1].toFixed(3)} s`;
 /** `; threads (s): sender main 1.20, V8 DefaultWorke 0.31, …` when a daemon has more than one busy thread */
-function threadText(split: Array<Array<[string, number]>>): string {
+function threadText(split: Array<Array<[string, number]>>, roles = ['sender', 'receiver']): string {
   const busy = split.map((t) => t.filter(([, s]) => s >= 0.005));
   if (busy.every((t) => t.length <= 1)) return '';
   const one = (t: Array<[string, number]>) => t.map(([name, s]) => `${name} ${s.toFixed(2)}`).join(', ');
-  return `; threads (s): sender ${one(busy[0])}; receiver ${one(busy[1])}`;
+  return `; threads (s): ${busy.map((t, i) => `${roles[i]} ${one(t)}`).join('; ')}`;
 }
 const perEventUs = (cpuS: number, n: number) => (cpuS / n) * 1e6;
 
@@ -238,7 +238,7 @@ class Session {
     if (done === null) return this.tell('commit', `the kernel has ${await kernel.count()} of ${n} — did not finish`);
     this.rec.set(`commit.time.${n}`, commit.wall);
     this.rec.set(`commit.cpu.${n}`, commit.cpu[0]);
-    this.tell('commit', `${commit.wall.toFixed(2)} s, CPU receiver ${commit.cpu[0].toFixed(3)} s${await this.news()}`);
+    this.tell('commit', `${commit.wall.toFixed(2)} s, CPU receiver ${commit.cpu[0].toFixed(3)} s${await this.news()}${threadText(commit.threads, ['receiver'])}`);
   }
 
   /** The sender's table flushed: N DESTROY events until the receiver's cache is empty. */
