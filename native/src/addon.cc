@@ -640,6 +640,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("EventReader", EventReader::ctor.Value());
   exports.Set("layout", layout(env));
   exports.Set("openDatagram", Napi::Function::New(env, OpenDatagram));
+  exports.Set("setSocketBuffers", Napi::Function::New(env, SetSocketBuffers));
   return exports;
 }
 

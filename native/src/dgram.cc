@@ -1,7 +1,8 @@
 // A sync link's UDP socket, made and bound here rather than by Node's dgram: conntrackd sets
 // SO_SNDBUFFORCE / SO_RCVBUFFORCE (past net.core.wmem_max / rmem_max) and, for `Checksum
 // off`, SO_NO_CHECK, none of which Node can set; dgram then wraps the bound descriptor
-// (socket.bind({ fd })) and does the rest (multicast membership, send, receive).
+// (socket.bind({ fd })) and does the rest (multicast membership, send, receive). A TCP link's
+// sockets are Node's; their buffers are set here through the descriptor.
 #include "dgram.h"
 
 #include <arpa/inet.h>
@@ -67,6 +68,23 @@ Napi::Value OpenDatagram(const Napi::CallbackInfo& info) {
     return Napi::Number::New(env, -err);
   }
   return Napi::Number::New(env, fd);
+}
+
+Napi::Value SetSocketBuffers(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const int fd = info[0].As<Napi::Number>().Int32Value();
+  set_buffer(fd, SO_SNDBUFFORCE, SO_SNDBUF, info[1].As<Napi::Number>().Int32Value());
+  set_buffer(fd, SO_RCVBUFFORCE, SO_RCVBUF, info[2].As<Napi::Number>().Int32Value());
+  int snd = 0;
+  int rcv = 0;
+  socklen_t len = sizeof snd;
+  if (getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &snd, &len) != 0) return Napi::Number::New(env, -errno);
+  len = sizeof rcv;
+  if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, &len) != 0) return Napi::Number::New(env, -errno);
+  Napi::Array a = Napi::Array::New(env, 2);
+  a[0u] = snd;
+  a[1u] = rcv;
+  return a;
 }
 
 }  // namespace ctnl

@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { BlockList } from 'node:net';
 import type { BindOptions, Socket as DgramSocket } from 'node:dgram';
-import { loadAddon } from '../kernel/addon.js';
+import { loadAddon, type CtnetlinkAddon } from '../kernel/addon.js';
 import { errnoName } from '../kernel/kernel-error.js';
 import { CtsyncError } from '../../common/errors.js';
 import type { L3 } from '../model/conntrack.js';
@@ -118,6 +118,27 @@ export function peerFilter(family: L3, address: string): BlockList {
   return list;
 }
 
+/** The ctnetlink addon, or undefined where it is not built (an unprivileged demo): links then do without FORCE. */
+function optionalAddon(): CtnetlinkAddon | undefined {
+  try {
+    return loadAddon();
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Snd/RcvSocketBuffer on one of a TCP link's sockets (§4.6), through the descriptor of Node's
+ * handle (net has no setter); what the kernel took, {} without the addon or a descriptor.
+ */
+export function setStreamBuffers(handle: unknown, link: LinkConfig): SocketBuffers {
+  const fd = (handle as { _handle?: { fd?: number } | null })._handle?.fd;
+  const addon = optionalAddon();
+  if (addon === undefined || fd === undefined || fd < 0) return {};
+  const r = addon.setSocketBuffers(fd, link.sndSocketBuffer ?? 0, link.rcvSocketBuffer ?? 0);
+  return typeof r === 'number' ? {} : { snd: r[0], rcv: r[1] };
+}
+
 /**
  * Binds a datagram link's socket to `address` (`%scope` for IPv6 link-local) and `port`, with
  * conntrackd's socket options (§4.6): SO_SNDBUFFORCE/SO_RCVBUFFORCE, past net.core.wmem_max/
@@ -128,12 +149,7 @@ export function peerFilter(family: L3, address: string): BlockList {
  */
 export async function bindDgram(socket: DgramSocket, link: LinkConfig, port: number, address: string): Promise<SocketBuffers> {
   const [addr, scope = ''] = address.split('%') as [string, string?];
-  let addon;
-  try {
-    addon = loadAddon();
-  } catch {
-    addon = undefined;
-  }
+  const addon = optionalAddon();
   if (addon === undefined) {
     await dgramBind(socket, { port, address });
     if (link.sndSocketBuffer !== undefined) socket.setSendBufferSize(link.sndSocketBuffer);

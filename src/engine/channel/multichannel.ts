@@ -111,7 +111,8 @@ export class Multichannel implements Transport {
 
   /**
    * What a link's socket did not take of its config, said once at start (§4.6): buffer sizes
-   * capped by net.core.wmem_max/rmem_max (no FORCE without the addon), none on TCP links, and
+   * capped by net.core.wmem_max/rmem_max (no FORCE without the addon), none on TCP links
+   * without the addon, and
    * `Checksum off` where SO_NO_CHECK is not in force (no addon, or IPv6: its UDP needs one).
    */
   private checkBuffers(ch: Channel): void {
@@ -120,7 +121,7 @@ export class Multichannel implements Transport {
     const check = (option: string, wanted: number | undefined, effective: number | undefined, sysctl: string): void => {
       if (wanted === undefined) return;
       if (effective === undefined) {
-        this.log.warning(`${option} is not applied on TCP link \`${c.interface}'`);
+        this.log.warning(`${option} is not applied on TCP link \`${c.interface}' (no ctnetlink addon)`);
       } else if (effective < 2 * wanted) {
         this.log.warning(`${option} ${wanted} on \`${c.interface}' capped to ${effective / 2} by ${sysctl}`);
       }

@@ -12,16 +12,16 @@
  * second (`TCP_CONNECT_TIMEOUT`); conntrackd only retries when it has something to send,
  * ctsyncd retries on a timer so that the queue drains and the stats show the real state.
  *
- * Node's net.Socket has no SO_SNDBUF/SO_RCVBUF setter: Snd/RcvSocketBuffer are not applied
- * on TCP links (the kernel's autotuning stays in charge); SndSocketBuffer only bounds the
- * write backlog above.
+ * Snd/RcvSocketBuffer are set with conntrackd's FORCE options on the listening socket (the
+ * accepted one inherits them) and on the client once connected; SndSocketBuffer also bounds
+ * the write backlog above.
  */
 import { createConnection, createServer } from 'node:net';
 import type { BlockList, Server, Socket } from 'node:net';
 import type { LinkConfig } from '../config/types.js';
 import type { QueueStats } from '../stats.js';
 import type { Channel, SocketBuffers, TcpState } from './channel.js';
-import { channelError, newCounters, payloadLimitFor, peerFilter, readMtu, scoped, unscoped } from './channel.js';
+import { channelError, newCounters, payloadLimitFor, peerFilter, readMtu, scoped, setStreamBuffers, unscoped } from './channel.js';
 import { ErrorQueue } from './error-queue.js';
 
 /** `TCP_CONNECT_TIMEOUT`: one connect attempt per second at most. */
@@ -45,6 +45,7 @@ export class TcpChannel implements Channel {
   private readonly peer: BlockList;
   private readonly destination: string;
   private readonly backlogLimit: number;
+  private buffers: SocketBuffers = {};
 
   constructor(
     readonly config: LinkConfig,
@@ -68,6 +69,7 @@ export class TcpChannel implements Channel {
       server.listen({ host, port: c.port, backlog: 1 }, () => resolve());
     });
     server.on('error', () => this.counters.errorRecv++);
+    this.buffers = setStreamBuffers(server, c);
     this.server = server;
     this.connect();
   }
@@ -105,6 +107,7 @@ export class TcpChannel implements Channel {
     });
     this.client = s;
     s.on('connect', () => {
+      setStreamBuffers(s, c);
       this.clientUp = true;
       this.errorq.drain((p) => this.write(p));
     });
@@ -146,7 +149,7 @@ export class TcpChannel implements Channel {
   }
 
   socketBuffers(): SocketBuffers {
-    return {};
+    return this.buffers;
   }
 
   tcpState(): TcpState {

@@ -66,6 +66,8 @@ export interface CtnetlinkAddon {
    * (0: leave), SO_NO_CHECK when `noChecksum`. The descriptor, or -errno.
    */
   openDatagram(ipv6: boolean, address: string, port: number, scopeDevice: string, sndbuf: number, rcvbuf: number, noChecksum: boolean): number;
+  /** SO_SNDBUFFORCE/SO_RCVBUFFORCE (0: leave) on a TCP link's socket; [snd, rcv] as taken (doubled), or -errno. */
+  setSocketBuffers(fd: number, sndbuf: number, rcvbuf: number): [number, number] | number;
 }
 
 const ADDON_PATH = fileURLToPath(new URL('../../../build/Release/ctnetlink.node', import.meta.url));

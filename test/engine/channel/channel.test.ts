@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { Socket } from 'node:net';
@@ -158,10 +159,12 @@ describe('TcpChannel on loopback', () => {
 
 const optionsSkip = process.getuid?.() !== 0 ? 'needs root (CAP_NET_ADMIN for SO_*BUFFORCE)' : !addonAvailable() ? 'the ctnetlink addon is not built' : '';
 
-describe.skipIf(optionsSkip !== '')(`datagram socket options, as conntrackd sets them (§4.6)${optionsSkip ? ` (skipped: ${optionsSkip})` : ''}`, () => {
+/** Past both net.core.wmem_max and rmem_max: only the FORCE options give it. */
+const pastSysctl = () => 2 * Math.max(Number(readFileSync('/proc/sys/net/core/wmem_max', 'utf8')), Number(readFileSync('/proc/sys/net/core/rmem_max', 'utf8')));
+
+describe.skipIf(optionsSkip !== '')(`link socket options, as conntrackd sets them (§4.6)${optionsSkip ? ` (skipped: ${optionsSkip})` : ''}`, () => {
   it('SndSocketBuffer/RcvSocketBuffer are forced past wmem_max/rmem_max and `Checksum off` is in force; the link still works', async () => {
-    const cap = Math.max(Number(readFileSync('/proc/sys/net/core/wmem_max', 'utf8')), Number(readFileSync('/proc/sys/net/core/rmem_max', 'utf8')));
-    const wanted = 2 * cap;
+    const wanted = pastSysctl();
     const port = 31000 + (process.pid % 1000);
     const link = (local: string, peer: string): LinkConfig => ({
       kind: 'udp', isDefault: false, family: 'ipv4', address: local, destination: peer, port, interface: 'lo', checksum: false,
@@ -180,6 +183,38 @@ describe.skipIf(optionsSkip !== '')(`datagram socket options, as conntrackd sets
       for (let i = 0; i < 200 && got.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
       expect(got).toEqual(['over a wrapped socket']);
       expect(a.counters.packetsSent).toBe(1);
+    } finally {
+      a.close();
+      b.close();
+    }
+  });
+
+  it('on a TCP link both connections (client and accepted) carry the forced sizes, as ss reads them; data flows', async () => {
+    const wanted = pastSysctl();
+    const port = 32000 + (process.pid % 1000);
+    const link = (local: string, peer: string): LinkConfig => ({
+      kind: 'tcp', isDefault: false, family: 'ipv4', address: local, destination: peer, port, interface: 'lo', checksum: true,
+      errorQueueLength: 4, sndSocketBuffer: wanted, rcvSocketBuffer: wanted,
+    });
+    const a = new TcpChannel(link('127.0.0.1', '127.0.0.2'));
+    const b = new TcpChannel(link('127.0.0.2', '127.0.0.1'));
+    await a.open();
+    await b.open();
+    try {
+      for (let i = 0; i < 300 && !(a.tcpState().client && a.tcpState().server && b.tcpState().client && b.tcpState().server); i++) {
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      expect(a.socketBuffers()).toEqual({ snd: 2 * wanted, rcv: 2 * wanted });
+      const got: string[] = [];
+      b.onReceive = (p) => got.push(String(p));
+      a.send(Buffer.from('over a forced TCP link'));
+      for (let i = 0; i < 200 && got.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(got).toEqual(['over a forced TCP link']);
+      // every established connection on the link's port, both ends, as the kernel reports them
+      const ss = execFileSync('ss', ['-tmnH', 'state', 'established', `( sport = :${port} or dport = :${port} )`], { encoding: 'utf8' });
+      const mem = [...ss.matchAll(/skmem:\(r\d+,rb(\d+),t\d+,tb(\d+)/g)].map((m) => [Number(m[1]), Number(m[2])]);
+      expect(mem).toHaveLength(4);
+      expect(mem.every(([rb, tb]) => rb === 2 * wanted && tb === 2 * wanted)).toBe(true);
     } finally {
       a.close();
       b.close();

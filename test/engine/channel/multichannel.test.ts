@@ -130,14 +130,14 @@ describe('Multichannel selection', () => {
 });
 
 describe('socket buffers (§4.6)', () => {
-  it('warns when the kernel capped a size or the link is TCP, silent otherwise', async () => {
+  it('warns when the kernel capped a size or, without the addon, the link is TCP; silent otherwise', async () => {
     const udp = setup([{ ...link('a'), sndSocketBuffer: 4096, rcvSocketBuffer: 1 << 20 }]);
     await udp.mc.open();
     expect(udp.log).toEqual(["warning SndSocketBuffer 4096 on `a' capped to 2048 by net.core.wmem_max"]);
     expect(udp.mc.info()[0]!.socketBuffers).toEqual({ snd: 4096, rcv: 2 << 20 });
     const tcp = setup([{ ...link('t', false, 'tcp'), rcvSocketBuffer: 1000 }]);
     await tcp.mc.open();
-    expect(tcp.log).toEqual(["warning RcvSocketBuffer is not applied on TCP link `t'"]);
+    expect(tcp.log).toEqual(["warning RcvSocketBuffer is not applied on TCP link `t' (no ctnetlink addon)"]);
   });
 
   it('says when `Checksum off` is not in force (no addon), silent when it is', async () => {
