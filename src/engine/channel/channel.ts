@@ -111,11 +111,21 @@ export function unscoped(address: string): string {
   return i < 0 ? address : address.slice(0, i);
 }
 
-/** An allow-list of peer addresses (BlockList compares canonical forms, so `::1` = `0::1`). */
-export function peerFilter(family: L3, address: string): BlockList {
+/**
+ * Whether a source address (text) is the configured peer. BlockList compares canonical forms
+ * (`::1` = `0::1`) but builds a SocketAddress per call: the text it last accepted is kept, so
+ * a datagram from the peer costs one string compare.
+ */
+export function peerFilter(family: L3, address: string): (source: string) => boolean {
   const list = new BlockList();
   list.addAddress(unscoped(address), family);
-  return list;
+  let known: string | undefined;
+  return (source) => {
+    if (source === known) return true;
+    if (!list.check(source, family)) return false;
+    known = source;
+    return true;
+  };
 }
 
 /** The ctnetlink addon, or undefined where it is not built (an unprivileged demo): links then do without FORCE. */

@@ -26,6 +26,8 @@ export class McastChannel extends DatagramChannel {
   private readonly group: string;
   private subnets = new BlockList();
   private subnetsReadAt = 0;
+  /** The source text last found on the subnets (a check costs a SocketAddress; see peerFilter). */
+  private known: string | undefined;
 
   constructor(config: LinkConfig, mtu = readMtu(config.interface)) {
     if (config.address === undefined) throw channelError(config, 'no multicast group address');
@@ -65,13 +67,18 @@ export class McastChannel extends DatagramChannel {
     }
     this.subnets = list;
     this.subnetsReadAt = Date.now();
+    this.known = undefined;
   }
 
   protected accepts(address: string): boolean {
+    if (address === this.known) return true;
     const type = this.config.family;
-    if (this.subnets.check(address, type)) return true;
-    if (Date.now() - this.subnetsReadAt < SUBNET_REFRESH_MS) return false;
-    this.readSubnets();
-    return this.subnets.check(address, type);
+    if (!this.subnets.check(address, type)) {
+      if (Date.now() - this.subnetsReadAt < SUBNET_REFRESH_MS) return false;
+      this.readSubnets();
+      if (!this.subnets.check(address, type)) return false;
+    }
+    this.known = address;
+    return true;
   }
 }

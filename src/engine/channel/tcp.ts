@@ -17,7 +17,7 @@
  * the write backlog above.
  */
 import { createConnection, createServer } from 'node:net';
-import type { BlockList, Server, Socket } from 'node:net';
+import type { Server, Socket } from 'node:net';
 import type { LinkConfig } from '../config/types.js';
 import type { QueueStats } from '../stats.js';
 import type { Channel, SocketBuffers, TcpState } from './channel.js';
@@ -42,7 +42,7 @@ export class TcpChannel implements Channel {
   private lastConnect = 0;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private closed = false;
-  private readonly peer: BlockList;
+  private readonly peer: (source: string) => boolean;
   private readonly destination: string;
   private readonly backlogLimit: number;
   private buffers: SocketBuffers = {};
@@ -76,7 +76,7 @@ export class TcpChannel implements Channel {
 
   /** One peer at a time: a new connection replaces the current one (§4.4). */
   private accept(s: Socket): void {
-    if (!this.peer.check(unscoped(s.remoteAddress ?? ''), this.config.family)) {
+    if (!this.peer(unscoped(s.remoteAddress ?? ''))) {
       this.counters.spoofed++;
       s.destroy();
       return;

@@ -13,14 +13,13 @@
  * `spoofed`.
  */
 import type { Socket } from 'node:dgram';
-import type { BlockList } from 'node:net';
 import type { LinkConfig } from '../config/types.js';
 import { bindDgram, channelError, peerFilter, readMtu, scoped } from './channel.js';
 import type { SocketBuffers } from './channel.js';
 import { DatagramChannel } from './datagram.js';
 
 export class UdpChannel extends DatagramChannel {
-  private readonly peer: BlockList;
+  private readonly peer: (source: string) => boolean;
 
   constructor(config: LinkConfig, mtu = readMtu(config.interface)) {
     if (config.destination === undefined) throw channelError(config, 'no destination address');
@@ -39,6 +38,6 @@ export class UdpChannel extends DatagramChannel {
   }
 
   protected accepts(address: string): boolean {
-    return this.peer.check(address, this.config.family);
+    return this.peer(address);
   }
 }
