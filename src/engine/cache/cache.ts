@@ -31,7 +31,7 @@ export function newCacheStats(): CacheStats {
 
 export class Cache<T extends CacheData> implements ObjectOwner<T> {
   readonly stats: CacheStats = newCacheStats();
-  /** The objects' states; an object's slot is `store.buf[at(obj)]`, until the next add(). */
+  /** The objects' states; an object's slot is at `bufOf(obj)[at(obj)]` for its whole life. */
   readonly store = new RecordStore(records().slot);
   /** Hash → the objects with that hash, chained through `CacheObject.next`. */
   private readonly table = new Map<number, CacheObject<T>>();
@@ -51,7 +51,12 @@ export class Cache<T extends CacheData> implements ObjectOwner<T> {
     return this.count;
   }
 
-  /** Offset of the object's slot in `store.buf`. */
+  /** The buffer holding the object's slot. */
+  bufOf(obj: CacheObject<T>): Buffer {
+    return this.store.buf(obj.slot);
+  }
+
+  /** Offset of the object's slot in `bufOf(obj)`. */
   at(obj: CacheObject<T>): number {
     return this.store.at(obj.slot);
   }
@@ -59,7 +64,7 @@ export class Cache<T extends CacheData> implements ObjectOwner<T> {
   /** The object with the key of the slot at `rec[o]`. */
   find(rec: Buffer, o: number, hash = this.key.hash(rec, o)): CacheObject<T> | undefined {
     const s = this.store;
-    for (let x = this.table.get(hash); x !== undefined; x = x.next) if (this.key.same(s.buf, s.at(x.slot), rec, o)) return x;
+    for (let x = this.table.get(hash); x !== undefined; x = x.next) if (this.key.same(s.buf(x.slot), s.at(x.slot), rec, o)) return x;
     return undefined;
   }
 
@@ -126,8 +131,9 @@ export class Cache<T extends CacheData> implements ObjectOwner<T> {
 
   decode(obj: CacheObject<T>): T {
     const R = records();
+    const b = this.bufOf(obj);
     const o = this.at(obj);
-    return (this.kind === 'ct' ? R.decodeCt(this.store.buf, o) : R.unpackExp(this.store.buf, o)) as T;
+    return (this.kind === 'ct' ? R.decodeCt(b, o) : R.unpackExp(b, o)) as T;
   }
 
   *values(): IterableIterator<CacheObject<T>> {

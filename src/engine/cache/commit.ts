@@ -14,7 +14,7 @@ export function* commitOrder(cache: Cache<Conntrack>): IterableIterator<CacheObj
   const R = records();
   for (const obj of cache.values()) {
     if (obj.status === 'dead') continue;
-    if (R.present(cache.store.buf, cache.at(obj)) & CT.MASTER) related.push(obj);
+    if (R.present(cache.bufOf(obj), cache.at(obj)) & CT.MASTER) related.push(obj);
     else yield obj;
   }
   yield* related;
@@ -26,10 +26,11 @@ const FALLBACK_TIMEOUT = 60;
 /** The timeout the peer sent with the cached entry (NTA_TIMEOUT), 0 without one. */
 export function sentTimeout<T extends CacheData>(cache: Cache<T>, obj: CacheObject<T>): number {
   const R = records();
+  const b = cache.bufOf(obj);
   const o = cache.at(obj);
-  const p = R.present(cache.store.buf, o);
-  if (cache.kind === 'ct') return p & CT.TIMEOUT ? u32(cache.store.buf, o + R.L.ct.timeout) : 0;
-  return p & EXP.TIMEOUT ? u32(cache.store.buf, o + R.L.exp.timeout) : 0;
+  const p = R.present(b, o);
+  if (cache.kind === 'ct') return p & CT.TIMEOUT ? u32(b, o + R.L.ct.timeout) : 0;
+  return p & EXP.TIMEOUT ? u32(b, o + R.L.exp.timeout) : 0;
 }
 
 /**

@@ -79,7 +79,7 @@ export class ExternalCache implements ExternalHandler {
     if (obj === undefined) {
       obj = c.add(rec, o, hash);
     } else {
-      merge(c.store.buf, c.at(obj), rec, o);
+      merge(c.bufOf(obj), c.at(obj), rec, o);
       c.touch(obj);
     }
     if (obj !== undefined) this.arm(c, obj);

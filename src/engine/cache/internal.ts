@@ -79,7 +79,7 @@ export class InternalCache {
     }
     const obj = type === 'new' ? this.recreate(c, rec, o) : this.updateForce(c, rec, o);
     if (obj !== undefined) {
-      dropCounters(c.store.buf, c.at(obj));
+      dropCounters(c.bufOf(obj), c.at(obj));
       if (origin === 'not-me') this.onEnqueue(obj);
     }
     return obj;
@@ -113,7 +113,7 @@ export class InternalCache {
     records().packCt(ct, s, 0);
     if (!this.filter(s, 0)) return;
     const obj = this.updateForce(this.ct, s, 0);
-    if (obj !== undefined) dropCounters(this.ct.store.buf, this.ct.at(obj), true);
+    if (obj !== undefined) dropCounters(this.ct.bufOf(obj), this.ct.at(obj), true);
   }
 
   populateExp(exp: Expectation): void {
@@ -172,8 +172,8 @@ export class InternalCache {
     const obj = c.find(rec, o, hash);
     if (obj !== undefined && obj.status !== 'dead') {
       // an expectation's update replaces it (conntrackd's cache_update on expectations)
-      if (c.kind === 'ct') mergeConntrack(c.store.buf, c.at(obj), rec, o);
-      else rec.copy(c.store.buf, c.at(obj), o, o + records().slot);
+      if (c.kind === 'ct') mergeConntrack(c.bufOf(obj), c.at(obj), rec, o);
+      else rec.copy(c.bufOf(obj), c.at(obj), o, o + records().slot);
       c.touch(obj);
       return this.changed(obj);
     }

@@ -26,7 +26,7 @@ export interface Queued {
 
 /** The table an object lives in, as far as the object needs it: its state, and releasing its last reference. */
 export interface ObjectOwner<T extends CacheData> {
-  /** Where the object's slot is (`store.at(obj.slot)`). */
+  /** Where the object's slot is (`store.buf(obj.slot)` at `store.at(obj.slot)`). */
   readonly store: RecordStore;
   release(obj: CacheObject<T>): void;
   decode(obj: CacheObject<T>): T;

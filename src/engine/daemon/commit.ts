@@ -110,7 +110,7 @@ export class Committer {
     let related = false;
     for (const obj of commitOrder(cache)) {
       // never mix the last masters and the first RELATED flows, nor send one before its master
-      if (!related && R.present(cache.store.buf, cache.at(obj)) & CT.MASTER) {
+      if (!related && R.present(cache.bufOf(obj), cache.at(obj)) & CT.MASTER) {
         related = true;
         if (n) await send();
         await settle();
@@ -129,7 +129,7 @@ export class Committer {
   private entry(cache: Cache<Conntrack>, obj: CacheObject<Conntrack>, out: Buffer, o: number, now: number): void {
     const R = records();
     const at = cache.at(obj);
-    cache.store.buf.copy(out, o, at, at + R.slot);
+    cache.bufOf(obj).copy(out, o, at, at + R.slot);
     const t = commitTimeout(sentTimeout(cache, obj), obj.lastupdate, now, this.opts.commitTimeout);
     let p = R.present(out, o) & ~CT.TIMEOUT;
     if (t > 0) {

@@ -47,6 +47,6 @@ export async function refreshAndPurge(table: KernelTable, internal: InternalCach
   for (const obj of unseen) {
     if (!obj.attached || obj.status === 'dead') continue;
     const { orig, zone } = obj.data;
-    if ((await table.get({ orig, zone })) === undefined) internal.ctEvent('destroy', 0, c.store.buf, c.at(obj));
+    if ((await table.get({ orig, zone })) === undefined) internal.ctEvent('destroy', 0, c.bufOf(obj), c.at(obj));
   }
 }

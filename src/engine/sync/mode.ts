@@ -243,8 +243,9 @@ export abstract class SyncBase implements SyncMode {
   protected sendObject(obj: SyncObject, flags: number): number | undefined {
     const type = networkType(obj);
     const { store } = obj.owner;
+    const b = store.buf(obj.slot);
     const o = store.at(obj.slot);
-    return this.emit(obj.kind === 'ct' ? this.builder.conntrack(type, flags, 0, store.buf, o) : this.builder.expectation(type, flags, 0, store.buf, o));
+    return this.emit(obj.kind === 'ct' ? this.builder.conntrack(type, flags, 0, b, o) : this.builder.expectation(type, flags, 0, b, o));
   }
 
   /** 16-byte control (ACK, NACK, RESYNC) or 8-byte one (ALIVE); returns the seq used. */
