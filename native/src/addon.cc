@@ -394,6 +394,7 @@ class EventReader : public Napi::ObjectWrap<EventReader> {
                                     InstanceMethod<&EventReader::SetRcvBuf>("setRcvBuf"),
                                     InstanceMethod<&EventReader::GetRcvBuf>("getRcvBuf"),
                                     InstanceMethod<&EventReader::Reliable>("reliable"),
+                                    InstanceMethod<&EventReader::Listen>("listen"),
                                     InstanceMethod<&EventReader::PortId>("portId")});
     ctor = Napi::Persistent(f);
   }
@@ -446,6 +447,17 @@ class EventReader : public Napi::ObjectWrap<EventReader> {
   }
 
   Napi::Value PortId(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), port_); }
+
+  // listen(group, on) -> 0 or errno: joins or leaves one NFNLGRP_* group. A group nobody
+  // listens to costs the kernel nothing: it builds no event messages for it.
+  Napi::Value Listen(const Napi::CallbackInfo& info) {
+    const int group = info[0].As<Napi::Number>().Int32Value();
+    const bool on = info[1].As<Napi::Boolean>().Value();
+    if (!stream_->sock) return Napi::Number::New(info.Env(), EBADF);
+    const int r = setsockopt(stream_->sock->fd(), SOL_NETLINK, on ? NETLINK_ADD_MEMBERSHIP : NETLINK_DROP_MEMBERSHIP,
+                             &group, sizeof group);
+    return Napi::Number::New(info.Env(), r == 0 ? 0 : errno);
+  }
 
   // Whether the kernel reports both NetlinkEventsReliable options as set on the socket.
   Napi::Value Reliable(const Napi::CallbackInfo& info) {

@@ -24,6 +24,8 @@ export interface CommitResult {
   failed: number;
   /** Wall time of the commit. */
   seconds: number;
+  /** The cached conntracks now in the kernel (what their NEW events would tell). */
+  created: CacheObject<Conntrack>[];
 }
 
 export interface CommitOptions {
@@ -48,17 +50,18 @@ export class Committer {
     const { log } = this.opts;
     if (this.running) {
       log.notice('commit already in progress, skipping');
-      return { done: false, committed: 0, failed: 0, seconds: 0 };
+      return { done: false, committed: 0, failed: 0, seconds: 0, created: [] };
     }
     this.running = true;
     const t0 = process.hrtime.bigint();
     let committed = 0;
     let failed = 0;
+    const created: CacheObject<Conntrack>[] = [];
     try {
       log.notice(
         target === 'ct' ? 'committing conntrack cache' : target === 'expect' ? 'committing expectation cache' : 'committing all external caches',
       );
-      if (target !== 'expect') [committed, failed] = await this.conntracks(external.ct);
+      if (target !== 'expect') [committed, failed] = await this.conntracks(external.ct, created);
       if (target !== 'ct') {
         const [ok, bad] = await this.expectations(external.exp);
         committed += ok;
@@ -73,7 +76,7 @@ export class Committer {
     // conntrackd prints `%lu.%06lu`: seconds and zero-padded microseconds
     const us = ns / 1000n;
     log.notice(`commit has taken ${us / 1_000_000n}.${String(us % 1_000_000n).padStart(6, '0')} seconds`);
-    return { done: true, committed, failed, seconds: Number(ns) / 1e9 };
+    return { done: true, committed, failed, seconds: Number(ns) / 1e9, created };
   }
 
   /**
@@ -82,7 +85,7 @@ export class Committer {
    * the kernel inserts without waiting for this thread, and this thread takes in the commit's
    * own events meanwhile (§3.2). Two slice buffers take turns.
    */
-  private async conntracks(cache: Cache<Conntrack>): Promise<[number, number]> {
+  private async conntracks(cache: Cache<Conntrack>, created: CacheObject<Conntrack>[]): Promise<[number, number]> {
     const R = records();
     let ok = 0;
     let bad = 0;
@@ -97,10 +100,12 @@ export class Committer {
     };
     const buffers = [R.alloc(SLICE), R.alloc(SLICE)];
     let slice = buffers[0]!;
+    let objs: CacheObject<Conntrack>[] = [];
     let n = 0;
     const send = async (): Promise<void> => {
-      const next = this.createSlice({ buf: slice, count: n });
+      const next = this.createSlice({ buf: slice, count: n }, objs, created);
       slice = slice === buffers[0] ? buffers[1]! : buffers[0]!;
+      objs = [];
       n = 0;
       // awaited by the next send or at the end; never an unhandled rejection meanwhile
       next.catch(() => undefined);
@@ -118,6 +123,7 @@ export class Committer {
       // the clock is read per entry: messages applied while a slice was in the kernel may
       // have touched later entries (a lastupdate after a stale `now` reads as "in the future")
       this.entry(cache, obj, slice, n++ * R.slot, this.opts.nowSeconds());
+      objs.push(obj);
       if (n >= SLICE) await send();
     }
     if (n) await send();
@@ -139,17 +145,22 @@ export class Committer {
     w32(out, o + R.L.head.present, p);
   }
 
-  /** Creates a slice; EEXIST → destroy and create once more. */
-  private async createSlice(batch: RecordBatch): Promise<[number, number]> {
+  /** Creates a slice (the entries of `objs`, in order); EEXIST → destroy and create once more. */
+  private async createSlice(batch: RecordBatch, objs: CacheObject<Conntrack>[], created: CacheObject<Conntrack>[]): Promise<[number, number]> {
     const { table, liberal, log } = this.opts;
     const R = records();
     const r = await table.createRecords(batch, { liberal });
     let ok = 0;
     const again: Conntrack[] = [];
+    const againObjs: CacheObject<Conntrack>[] = [];
     for (let i = 0; i < r.length; i++) {
-      if (r[i] === 0) ok++;
-      else if (r[i] === ERRNO.EEXIST) again.push(R.decodeCt(batch.buf, i * R.slot));
-      else log.error(`commit-create: ${errnoName(r[i]!)} ${describeTuple(R.decodeCt(batch.buf, i * R.slot).orig)}`);
+      if (r[i] === 0) {
+        ok++;
+        created.push(objs[i]!);
+      } else if (r[i] === ERRNO.EEXIST) {
+        again.push(R.decodeCt(batch.buf, i * R.slot));
+        againObjs.push(objs[i]!);
+      } else log.error(`commit-create: ${errnoName(r[i]!)} ${describeTuple(R.decodeCt(batch.buf, i * R.slot).orig)}`);
     }
     let bad = r.length - ok - again.length;
     if (again.length) {
@@ -159,8 +170,10 @@ export class Committer {
       }
       const c = await table.createBatch(again, { liberal });
       for (let i = 0; i < c.length; i++) {
-        if (c[i] === 0) ok++;
-        else {
+        if (c[i] === 0) {
+          ok++;
+          created.push(againObjs[i]!);
+        } else {
           bad++;
           log.error(`commit-create: ${errnoName(c[i]!)} ${describeTuple(again[i]!.orig)}`);
         }

@@ -19,6 +19,7 @@ import { CtsyncError } from '../../common/errors.js';
 import { ExternalCache } from '../cache/external.js';
 import { InternalCache } from '../cache/internal.js';
 import type { Origin } from '../cache/internal.js';
+import type { CacheObject } from '../cache/object.js';
 import { acceptsObject, compileFilter, expectationAccepted } from '../cache/filter.js';
 import type { ConntrackFilter } from '../cache/filter.js';
 import { buildOptionsFrom } from '../wire/build.js';
@@ -35,7 +36,7 @@ import { DirectInject, newBypassStats } from './inject.js';
 import { KernelEvents } from './kernel-events.js';
 import { flushKernel, PurgeTimer } from './kernel-flush.js';
 import { KernelHandles } from './kernel-handles.js';
-import { populateFromKernel, refreshAndPurge } from './kernel-resync.js';
+import { catchUpNew, populateFromKernel, refreshAndPurge } from './kernel-resync.js';
 import type { EngineLog } from './log.js';
 import { DEFAULT_READINESS_TIMING, SyncReadiness } from './readiness.js';
 import type { ReadinessTiming, SyncState } from './readiness.js';
@@ -289,12 +290,34 @@ export class SyncEngine extends EventEmitter<EngineEvents> {
 
   /** `-c [ct|expect]`: the external cache into the kernel. A no-op with DisableExternalCache. */
   async commit(target: Target = 'all'): Promise<CommitResult> {
-    if (this.external === undefined) return { done: true, committed: 0, failed: 0, seconds: 0 };
+    if (this.external === undefined) return { done: true, committed: 0, failed: 0, seconds: 0, created: [] };
     if (!this.committer.inProgress) this.purge.cancel();
     this.emit('role', true);
-    const r = await this.committer.commit(this.external, target);
+    const quiet = target !== 'expect' && !this.committer.inProgress && this.internal !== undefined && this.events.leaveNew();
+    let r: CommitResult;
+    try {
+      r = await this.committer.commit(this.external, target);
+    } finally {
+      if (quiet) this.events.rejoinNew();
+    }
+    if (quiet) await this.cacheCommitted(r.created);
     this.commitFailed += r.failed;
     return r;
+  }
+
+  /**
+   * After a commit without NEW events: the committed entries into the internal cache as their
+   * events (commit origin: not sent) would have put them, then what others created meanwhile.
+   */
+  private async cacheCommitted(created: readonly CacheObject<Conntrack>[]): Promise<void> {
+    const [internal, ext] = [this.internal!, this.external!.ct];
+    const port = this.kernel.commit.portIds()[0]!;
+    for (const obj of created) if (obj.attached && obj.status !== 'dead') internal.ctEvent('new', port, ext.bufOf(obj), ext.at(obj));
+    try {
+      await catchUpNew(this.kernel.main, internal);
+    } catch (e) {
+      this.log.error(`catching up after the commit: ${(e as Error).message}`);
+    }
   }
 
   /** `-f [internal|external]`; false when refused because a commit is running. */

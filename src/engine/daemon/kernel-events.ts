@@ -71,13 +71,34 @@ export class KernelEvents {
     this.sub = undefined;
   }
 
+  /**
+   * Leaves the NEW group for a commit; false (nothing done) without an event socket. Nobody
+   * else listening, the kernel then builds no event for each entry the commit creates, and
+   * neither the reader nor the caches take them in: a commit of 100k is left with the kernel's
+   * own work. (conntrackd reads them all, and overruns on a large commit.) What the engine
+   * misses meanwhile it catches up on with a dump once the socket is back (kernel-resync.ts).
+   */
+  leaveNew(): boolean {
+    if (this.sub === undefined) return false;
+    this.sub.listenNew(false);
+    return true;
+  }
+
+  rejoinNew(): void {
+    this.sub?.listenNew(true);
+  }
+
   /** ENOBUFS on the event socket: events were lost (§7). */
   private overrun(count: number): void {
     this.overruns += count;
     this.grow();
+    this.armResync();
+  }
+
+  /** (Re)arms the NetlinkOverrunResync pass: it runs once events are whole again for that many seconds. */
+  private armResync(): void {
     const { general, scheduler, onResync } = this.opts;
     if (onResync === undefined || general.netlinkOverrunResync === false) return;
-    // (re)armed: the resync runs once the overruns stop for NetlinkOverrunResync seconds
     if (this.resyncTimer !== undefined) scheduler.clearTimer(this.resyncTimer);
     this.resyncTimer = scheduler.setTimer(general.netlinkOverrunResync * 1000, () => {
       this.resyncTimer = undefined;

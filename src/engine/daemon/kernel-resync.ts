@@ -26,6 +26,23 @@ export async function populateFromKernel(table: KernelTable, internal: InternalC
   }
 }
 
+/**
+ * After a commit that did not listen to NEW events (KernelEvents.leaveNew): the kernel entries
+ * the internal cache lacks, created by others meanwhile, are cached and sent as their NEW
+ * events would have been. Entries it has (the committed ones among them) are left alone.
+ */
+export async function catchUpNew(table: KernelTable, internal: InternalCache): Promise<void> {
+  const R = records();
+  const slot = R.alloc(1);
+  await table.dump((batch) => {
+    for (const ct of batch) {
+      slot.fill(0);
+      R.packCt(ct, slot, 0);
+      if (internal.accepts(slot, 0) && internal.ct.find(slot, 0) === undefined) internal.ctEvent('new', 0, slot, 0);
+    }
+  });
+}
+
 /** After an overrun, and every PollSecs: refresh-and-send every kernel entry, then purge the vanished ones. */
 export async function refreshAndPurge(table: KernelTable, internal: InternalCache): Promise<void> {
   const seen = new Set<CacheObject<Conntrack>>();

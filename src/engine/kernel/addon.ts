@@ -52,6 +52,8 @@ export interface NativeEventReader {
   getRcvBuf(): number;
   portId(): number;
   reliable(): boolean;
+  /** Joins (`on`) or leaves one NFNLGRP_* group; 0 or an errno. */
+  listen(group: number, on: boolean): number;
 }
 
 export interface CtnetlinkAddon {

@@ -69,6 +69,11 @@ export interface EventSubscription {
   /** Sets the receive buffer (growth policy is the engine's); returns the size now in force. */
   setRcvBuf(bytes: number): number;
   getRcvBuf(): number;
+  /**
+   * Stops (false) or resumes NEW events of a subscription that takes them. While nobody
+   * listens to NEW events the kernel builds none: what happens meanwhile is not told.
+   */
+  listenNew(on: boolean): void;
   close(): void;
 }
 

@@ -235,6 +235,11 @@ export class MemoryKernelTable implements KernelTable {
         return rcvbuf;
       },
       getRcvBuf: () => rcvbuf,
+      listenNew: (on) => {
+        if (!ev.new) return;
+        if (on) s.groups.add('new');
+        else s.groups.delete('new');
+      },
       close: () => {
         this.kernel.subscribers.delete(s);
         this.subs.delete(sub);

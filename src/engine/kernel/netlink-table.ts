@@ -14,6 +14,8 @@ import { records, type RecordCodec } from './record.js';
 
 /** NFNLGRP_CONNTRACK_* bits for bind(): NEW 1, UPDATE 2, DESTROY 4, EXP_NEW 8, EXP_UPDATE 16, EXP_DESTROY 32. */
 const GROUP = { new: 1, update: 2, destroy: 4, exp: 8 | 16 | 32 } as const;
+/** The group number behind GROUP.new. */
+const NFNLGRP_CONNTRACK_NEW = 1;
 const DUMP_BATCH = 1024;
 /** Items packed and sent per addon call in batched writes. */
 const PIPELINE = 8192;
@@ -94,6 +96,11 @@ export class NetlinkKernelTable implements KernelTable {
       reliable: reader.reliable(),
       setRcvBuf: (bytes) => reader.setRcvBuf(bytes),
       getRcvBuf: () => reader.getRcvBuf(),
+      listenNew: (on) => {
+        if (!ev.new) return;
+        const errno = reader.listen(NFNLGRP_CONNTRACK_NEW, on);
+        if (errno) throw kernelError(errno, on ? 'joining NEW events' : 'leaving NEW events');
+      },
       close: () => {
         closed = true;
         this.subscriptions.delete(sub);
