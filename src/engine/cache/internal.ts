@@ -124,8 +124,12 @@ export class InternalCache {
     this.updateForce(this.exp, s, 0);
   }
 
+  /** Flushes so far: work begun before one (a commit's follow-up) knows it is stale. */
+  flushes = 0;
+
   /** `-f internal`: drop everything (queued DEAD objects leave when their queue releases them). */
   flush(): void {
+    this.flushes++;
     this.ct.flush();
     this.exp.flush();
   }

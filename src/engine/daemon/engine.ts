@@ -300,24 +300,27 @@ export class SyncEngine extends EventEmitter<EngineEvents> {
     } finally {
       if (quiet) this.events.rejoinNew();
     }
-    if (quiet) await this.cacheCommitted(r.created);
+    if (quiet) this.followCommit(r.created);
     this.commitFailed += r.failed;
     return r;
   }
 
   /**
-   * After a commit without NEW events: the committed entries into the internal cache as their
-   * events (commit origin: not sent) would have put them, then what others created meanwhile.
+   * After a commit without NEW events, once its reply is out: the committed entries into the
+   * internal cache as their events (commit origin: not sent) would have put them, then a dump
+   * for what others created meanwhile (cached and sent). A flush of the internal cache ends
+   * it (the fail-over hooks run `-f internal` and `-R` next, which refill it).
    */
-  private async cacheCommitted(created: readonly CacheObject<Conntrack>[]): Promise<void> {
+  private followCommit(created: readonly CacheObject<Conntrack>[]): void {
     const [internal, ext] = [this.internal!, this.external!.ct];
-    const port = this.kernel.commit.portIds()[0]!;
-    for (const obj of created) if (obj.attached && obj.status !== 'dead') internal.ctEvent('new', port, ext.bufOf(obj), ext.at(obj));
-    try {
-      await catchUpNew(this.kernel.main, internal);
-    } catch (e) {
-      this.log.error(`catching up after the commit: ${(e as Error).message}`);
-    }
+    const flushes = internal.flushes;
+    const current = (): boolean => this.running && internal.flushes === flushes;
+    this.scheduler.soon(() => {
+      if (!current()) return;
+      const port = this.kernel.commit.portIds()[0]!;
+      for (const obj of created) if (obj.attached && obj.status !== 'dead') internal.ctEvent('new', port, ext.bufOf(obj), ext.at(obj));
+      catchUpNew(this.kernel.main, internal, current).catch((e: Error) => this.log.error(`catching up after the commit: ${e.message}`));
+    });
   }
 
   /** `-f [internal|external]`; false when refused because a commit is running. */

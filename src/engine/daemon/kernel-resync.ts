@@ -29,12 +29,14 @@ export async function populateFromKernel(table: KernelTable, internal: InternalC
 /**
  * After a commit that did not listen to NEW events (KernelEvents.leaveNew): the kernel entries
  * the internal cache lacks, created by others meanwhile, are cached and sent as their NEW
- * events would have been. Entries it has (the committed ones among them) are left alone.
+ * events would have been. Entries it has (the committed ones among them) are left alone;
+ * nothing more is done once `current()` says the cache has moved on (flushed).
  */
-export async function catchUpNew(table: KernelTable, internal: InternalCache): Promise<void> {
+export async function catchUpNew(table: KernelTable, internal: InternalCache, current: () => boolean): Promise<void> {
   const R = records();
   const slot = R.alloc(1);
   await table.dump((batch) => {
+    if (!current()) return;
     for (const ct of batch) {
       slot.fill(0);
       R.packCt(ct, slot, 0);
