@@ -162,26 +162,36 @@ const optionsSkip = process.getuid?.() !== 0 ? 'needs root (CAP_NET_ADMIN for SO
 /** Past both net.core.wmem_max and rmem_max: only the FORCE options give it. */
 const pastSysctl = () => 2 * Math.max(Number(readFileSync('/proc/sys/net/core/wmem_max', 'utf8')), Number(readFileSync('/proc/sys/net/core/rmem_max', 'utf8')));
 
+/** Two ends of a loopback link (127.0.0.1 ↔ 127.0.0.2) asking for buffers of `wanted` bytes. */
+function forcedPair(kind: 'udp' | 'tcp', port: number, wanted: number): [LinkConfig, LinkConfig] {
+  const link = (local: string, peer: string): LinkConfig => ({
+    kind, isDefault: false, family: 'ipv4', address: local, destination: peer, port, interface: 'lo', checksum: kind === 'tcp',
+    errorQueueLength: 4, sndSocketBuffer: wanted, rcvSocketBuffer: wanted,
+  });
+  return [link('127.0.0.1', '127.0.0.2'), link('127.0.0.2', '127.0.0.1')];
+}
+
+/** What `b` received, once `a` sent `text` (up to 2 s). */
+async function carries(a: { send(p: Buffer): void }, b: { onReceive: (p: Buffer) => void }, text: string): Promise<string[]> {
+  const got: string[] = [];
+  b.onReceive = (p) => got.push(String(p));
+  a.send(Buffer.from(text));
+  for (let i = 0; i < 200 && got.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+  return got;
+}
+
 describe.skipIf(optionsSkip !== '')(`link socket options, as conntrackd sets them (§4.6)${optionsSkip ? ` (skipped: ${optionsSkip})` : ''}`, () => {
   it('SndSocketBuffer/RcvSocketBuffer are forced past wmem_max/rmem_max and `Checksum off` is in force; the link still works', async () => {
     const wanted = pastSysctl();
-    const port = 31000 + (process.pid % 1000);
-    const link = (local: string, peer: string): LinkConfig => ({
-      kind: 'udp', isDefault: false, family: 'ipv4', address: local, destination: peer, port, interface: 'lo', checksum: false,
-      errorQueueLength: 4, sndSocketBuffer: wanted, rcvSocketBuffer: wanted,
-    });
-    const a = new UdpChannel(link('127.0.0.1', '127.0.0.2'));
-    const b = new UdpChannel(link('127.0.0.2', '127.0.0.1'));
+    const [la, lb] = forcedPair('udp', 31000 + (process.pid % 1000), wanted);
+    const a = new UdpChannel(la);
+    const b = new UdpChannel(lb);
     await a.open();
     await b.open();
     try {
       // the kernel doubles what it is given
       expect(a.socketBuffers()).toEqual({ snd: 2 * wanted, rcv: 2 * wanted, checksumOff: true });
-      const got: string[] = [];
-      b.onReceive = (p) => got.push(String(p));
-      a.send(Buffer.from('over a wrapped socket'));
-      for (let i = 0; i < 200 && got.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
-      expect(got).toEqual(['over a wrapped socket']);
+      expect(await carries(a, b, 'over a wrapped socket')).toEqual(['over a wrapped socket']);
       expect(a.counters.packetsSent).toBe(1);
     } finally {
       a.close();
@@ -192,12 +202,9 @@ describe.skipIf(optionsSkip !== '')(`link socket options, as conntrackd sets the
   it('on a TCP link both connections (client and accepted) carry the forced sizes, as ss reads them; data flows', async () => {
     const wanted = pastSysctl();
     const port = 32000 + (process.pid % 1000);
-    const link = (local: string, peer: string): LinkConfig => ({
-      kind: 'tcp', isDefault: false, family: 'ipv4', address: local, destination: peer, port, interface: 'lo', checksum: true,
-      errorQueueLength: 4, sndSocketBuffer: wanted, rcvSocketBuffer: wanted,
-    });
-    const a = new TcpChannel(link('127.0.0.1', '127.0.0.2'));
-    const b = new TcpChannel(link('127.0.0.2', '127.0.0.1'));
+    const [la, lb] = forcedPair('tcp', port, wanted);
+    const a = new TcpChannel(la);
+    const b = new TcpChannel(lb);
     await a.open();
     await b.open();
     try {
@@ -205,11 +212,7 @@ describe.skipIf(optionsSkip !== '')(`link socket options, as conntrackd sets the
         await new Promise((r) => setTimeout(r, 10));
       }
       expect(a.socketBuffers()).toEqual({ snd: 2 * wanted, rcv: 2 * wanted });
-      const got: string[] = [];
-      b.onReceive = (p) => got.push(String(p));
-      a.send(Buffer.from('over a forced TCP link'));
-      for (let i = 0; i < 200 && got.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
-      expect(got).toEqual(['over a forced TCP link']);
+      expect(await carries(a, b, 'over a forced TCP link')).toEqual(['over a forced TCP link']);
       // every established connection on the link's port, both ends, as the kernel reports them
       const ss = execFileSync('ss', ['-tmnH', 'state', 'established', `( sport = :${port} or dport = :${port} )`], { encoding: 'utf8' });
       const mem = [...ss.matchAll(/skmem:\(r\d+,rb(\d+),t\d+,tb(\d+)/g)].map((m) => [Number(m[1]), Number(m[2])]);
