@@ -36,7 +36,7 @@ import { DirectInject, newBypassStats } from './inject.js';
 import { KernelEvents } from './kernel-events.js';
 import { flushKernel, PurgeTimer } from './kernel-flush.js';
 import { KernelHandles } from './kernel-handles.js';
-import { catchUpNew, populateFromKernel, refreshAndPurge } from './kernel-resync.js';
+import { populateFromKernel, refreshAndPurge } from './kernel-resync.js';
 import type { EngineLog } from './log.js';
 import { DEFAULT_READINESS_TIMING, SyncReadiness } from './readiness.js';
 import type { ReadinessTiming, SyncState } from './readiness.js';
@@ -308,8 +308,9 @@ export class SyncEngine extends EventEmitter<EngineEvents> {
   /**
    * After a commit without NEW events, once its reply is out: the committed entries into the
    * internal cache as their events (commit origin: not sent) would have put them, then a dump
-   * for what others created meanwhile (cached and sent). A flush of the internal cache ends
-   * it (the fail-over hooks run `-f internal` and `-R` next, which refill it).
+   * for what others created meanwhile, cached as `-R` caches (their next event sends them, as
+   * does `-B`). A flush of the internal cache ends it (the fail-over hooks run `-f` and `-R`
+   * next, which refill it).
    */
   private followCommit(created: readonly CacheObject<Conntrack>[]): void {
     const [internal, ext] = [this.internal!, this.external!.ct];
@@ -319,7 +320,9 @@ export class SyncEngine extends EventEmitter<EngineEvents> {
       if (!current()) return;
       const port = this.kernel.commit.portIds()[0]!;
       for (const obj of created) if (obj.attached && obj.status !== 'dead') internal.ctEvent('new', port, ext.bufOf(obj), ext.at(obj));
-      catchUpNew(this.kernel.main, internal, current).catch((e: Error) => this.log.error(`catching up after the commit: ${e.message}`));
+      populateFromKernel(this.kernel.main, internal, { ct: true, exp: false }, current).catch((e: Error) =>
+        this.log.error(`catching up after the commit: ${e.message}`),
+      );
     });
   }
 

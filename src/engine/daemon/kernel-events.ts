@@ -76,7 +76,7 @@ export class KernelEvents {
    * else listening, the kernel then builds no event for each entry the commit creates, and
    * neither the reader nor the caches take them in: a commit of 100k is left with the kernel's
    * own work. (conntrackd reads them all, and overruns on a large commit.) What the engine
-   * misses meanwhile it catches up on with a dump once the socket is back (kernel-resync.ts).
+   * misses meanwhile it catches up on with a dump once the socket is back (engine.ts).
    */
   leaveNew(): boolean {
     if (this.sub === undefined) return false;

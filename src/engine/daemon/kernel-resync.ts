@@ -11,10 +11,20 @@ import type { InternalCache } from '../cache/internal.js';
 import type { CacheObject } from '../cache/object.js';
 import { records } from '../kernel/record.js';
 
-/** Start-up dump and `-R`: fill the internal cache from the kernel. */
-export async function populateFromKernel(table: KernelTable, internal: InternalCache, what: { ct: boolean; exp: boolean }): Promise<void> {
+/**
+ * Start-up dump, `-R`, and after a commit that did not listen to NEW events: fill the internal
+ * cache from the kernel, nothing sent. Batches stop counting once `current()` says the cache
+ * has moved on (flushed).
+ */
+export async function populateFromKernel(
+  table: KernelTable,
+  internal: InternalCache,
+  what: { ct: boolean; exp: boolean },
+  current: () => boolean = () => true,
+): Promise<void> {
   if (what.ct) {
     await table.dump((batch) => {
+      if (!current()) return;
       for (const ct of batch) internal.populate(ct);
     });
   }
@@ -24,25 +34,6 @@ export async function populateFromKernel(table: KernelTable, internal: InternalC
       for (const exp of batch) internal.populateExp(exp);
     });
   }
-}
-
-/**
- * After a commit that did not listen to NEW events (KernelEvents.leaveNew): the kernel entries
- * the internal cache lacks, created by others meanwhile, are cached and sent as their NEW
- * events would have been. Entries it has (the committed ones among them) are left alone;
- * nothing more is done once `current()` says the cache has moved on (flushed).
- */
-export async function catchUpNew(table: KernelTable, internal: InternalCache, current: () => boolean): Promise<void> {
-  const R = records();
-  const slot = R.alloc(1);
-  await table.dump((batch) => {
-    if (!current()) return;
-    for (const ct of batch) {
-      slot.fill(0);
-      R.packCt(ct, slot, 0);
-      if (internal.accepts(slot, 0) && internal.ct.find(slot, 0) === undefined) internal.ctEvent('new', 0, slot, 0);
-    }
-  });
 }
 
 /** After an overrun, and every PollSecs: refresh-and-send every kernel entry, then purge the vanished ones. */
