@@ -2,7 +2,8 @@
  * Commit of the external cache into the kernel table (`conntrackd -c`, shared/spec/
  * conntrackd.md §3.3): masters before RELATED flows, then expectations; batched creates in
  * pipelined slices that give the event loop back; EEXIST → destroy + create once more. The cache is
- * not cleared. Runs on the commit handle, so its events are not replicated (§3.2).
+ * not cleared. Runs on the commit handle, so its events (where they are listened to) are not
+ * replicated (§3.2); the entries it created are returned for the engine to cache.
  */
 import type { Conntrack, CtTuple, Expectation } from '../model/conntrack.js';
 import type { KernelTable, RecordBatch } from '../kernel/kernel-table.js';
@@ -82,8 +83,8 @@ export class Committer {
   /**
    * COMMIT_STATE_MASTER then COMMIT_STATE_RELATED, a slice at a time. A slice is built (the
    * cached slots copied with their commit timeout) while the one before it is in the kernel:
-   * the kernel inserts without waiting for this thread, and this thread takes in the commit's
-   * own events meanwhile (§3.2). Two slice buffers take turns.
+   * the kernel inserts without waiting for this thread, and this thread handles the link and
+   * the control socket meanwhile. Two slice buffers take turns.
    */
   private async conntracks(cache: Cache<Conntrack>, created: CacheObject<Conntrack>[]): Promise<[number, number]> {
     const R = records();
