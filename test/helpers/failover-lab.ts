@@ -164,6 +164,13 @@ export class Firewall {
     return parseCacheCounts(this.client('-s', 'cache').stdout)?.external ?? -1;
   }
 
+  /** Objects this engine has yet to send or to have acknowledged (txqueue, and the objects of the resend queue). */
+  inFlight(): number {
+    const tx = /queue txqueue:\s*\ncurrent elements:\s*(\d+)/.exec(this.client('-s', 'queue').stdout);
+    const rs = this.client('-s', 'rsqueue').stdout.split('\n').filter((l) => l.startsWith('object ->')).length;
+    return tx ? Number(tx[1]) + rs : -1;
+  }
+
   /** Entries of the kernel table, without a process (the per-netns `entries` column, hex). */
   kernelCount(): number {
     const text = readFileSync(`/proc/${this.ns.anchorPid}/net/stat/nf_conntrack`, 'utf8');

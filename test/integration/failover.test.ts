@@ -68,7 +68,9 @@ describe.skipIf(reason !== '')(`fail-over without resets: ${N} flows + ${M} conn
   }, 90_000);
 
   it('2. fail-back: fw1, restarted with an empty cache, does not pre-empt before its resync is in', async () => {
-    // fw1's engine starts afresh (as after a reboot): nothing in its external cache
+    // fw1's engine starts afresh (as after a reboot): nothing in its external cache, and nothing
+    // fw2 still owes the old one (the take-over's bulk send, on a loaded machine) to be resent
+    expect(await waitFor(() => lab.fw2.inFlight() === 0, 30_000, 250)).toBe(true);
     expect(lab.fw1.client('-k').status).toBe(0);
     expect(await waitFor(() => lab.fw1.client('-s').status !== 0, 10_000)).toBe(true);
     expect(await lab.fw1.startEngine()).toBe(true);
