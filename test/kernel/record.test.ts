@@ -3,7 +3,7 @@ import { addonAvailable, loadAddon } from '../../src/engine/kernel/addon.js';
 import { RecordCodec } from '../../src/engine/kernel/record.js';
 import type { Conntrack, Expectation } from '../../src/engine/model/conntrack.js';
 
-describe.skipIf(!addonAvailable())('record slots (layout from the addon)', () => {
+describe.skipIf(!addonAvailable())(`record slots (layout from the addon)${addonAvailable() ? '' : ' (skipped: the ctnetlink addon is not built)'}`, () => {
   const codec = new RecordCodec(loadAddon().layout);
 
   test('a conntrack with every field the kernel takes survives pack/unpack', () => {

@@ -4,6 +4,7 @@
  * from it, formatted by our code, and the text must be identical.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import {
   formatCacheStats,
@@ -21,7 +22,8 @@ import type { Conntrack, CtTuple } from '../../../src/engine/model/conntrack.js'
 import { IPS, TCP_STATE_NAMES } from '../../../src/engine/model/conntrack.js';
 import type { CacheStats, LinkStats, QueueStats, RsQueueEntry, RuntimeStats } from '../../../src/engine/stats.js';
 
-const ROOT = '/work/shared/lab/outputs';
+/** The lab beside the clone (../shared), as CI places it. */
+const ROOT = fileURLToPath(new URL('../../../../shared/lab/outputs', import.meta.url));
 const dirs = existsSync(ROOT) ? readdirSync(ROOT).filter((d) => existsSync(`${ROOT}/${d}/fw1_s.txt`)) : [];
 
 /** The reply text: the file minus the `# command` line and the `# exit status` trailer. */
@@ -69,7 +71,7 @@ function parseLine(line: string): { ct: Conntrack; since: number } {
   return { ct, since: Number(/active since (\d+)s/.exec(line)![1]) };
 }
 
-describe.skipIf(dirs.length === 0)('formatters equal the lab outputs of conntrackd 1.4.7', () => {
+describe.skipIf(dirs.length === 0)(`formatters equal the lab outputs of conntrackd 1.4.7${dirs.length ? '' : ` (skipped: no lab outputs in ${ROOT})`}`, () => {
   for (const dir of dirs) {
     for (const fw of ['fw1', 'fw2']) {
       const f = (name: string) => `${ROOT}/${dir}/${fw}_${name}.txt`;

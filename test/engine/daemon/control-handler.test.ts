@@ -81,7 +81,7 @@ describe('EngineControlHandler behind the ControlServer', () => {
     expect(killed).toBe(1);
   });
 
-  it.skipIf(!hasProgram('conntrackd'))('the real conntrackd client prints our -s text unchanged', async () => {
+  it.skipIf(!hasProgram('conntrackd'))(`the real conntrackd client prints our -s text unchanged${hasProgram('conntrackd') ? '' : ' (skipped: conntrackd is not installed)'}`, async () => {
     const conf = join(dir, 'client.conf');
     writeFileSync(conf, `General {\n\tLockFile ${join(dir, 'lock')}\n\tUNIX {\n\t\tPath ${path}\n\t}\n}\n`);
     const ours = await ask(REQUEST.STATS_NETWORK);
