@@ -3,6 +3,7 @@
  * a scripted handler: what each command asks the engine, and what it prints from the answers.
  * The same commands against a real conntrackd pair: test/integration/opmode-sync.test.ts.
  */
+import { fileURLToPath } from 'node:url';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,7 +18,7 @@ import {
 import { CS, SYNC_CONFIG, configuredStateDir, tempDir, testContext } from './helpers.js';
 import { schemaErrors } from './schemas.js';
 
-const LAB = '/work/shared/lab/outputs/ftfw-udp-capture';
+const LAB = fileURLToPath(new URL('../../../shared/lab/outputs/ftfw-udp-capture', import.meta.url));
 /** A lab capture without its `# command` first line and `# exit status` last line. */
 const lab = (file: string): string => readFileSync(path.join(LAB, file), 'utf8').split('\n').filter((l) => !l.startsWith('# ')).join('\n');
 

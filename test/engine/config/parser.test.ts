@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { isCtsyncError } from '../../../src/common/errors.js';
@@ -6,7 +7,7 @@ import { BAD_CONFIGS } from './bad-configs.js';
 
 const opts = { interfaceExists: (n: string) => ['lo', 'eth0', 'eth1', 'sync0', 'sync1'].includes(n) };
 const parse = (text: string) => parseConfig(text, opts);
-const LAB = '/work/shared/lab/conf';
+const LAB = fileURLToPath(new URL('../../../../shared/lab/conf', import.meta.url));
 
 describe('defaults', () => {
   it('fills every default of an empty file', () => {

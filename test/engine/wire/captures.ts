@@ -2,10 +2,11 @@
  * Test helpers for the lab captures (shared/lab/captures): a minimal pcap reader (Ethernet →
  * IPv4 → UDP payload) and a reader of the `*.decoded.txt` annotations.
  */
+import { fileURLToPath } from 'node:url';
 import { readFileSync } from 'node:fs';
 import type { Conntrack } from '../../../src/engine/model/conntrack.js';
 
-export const CAPTURE_DIR = '/work/shared/lab/captures';
+export const CAPTURE_DIR = fileURLToPath(new URL('../../../../shared/lab/captures', import.meta.url));
 export const VARIANTS = ['ftfw-udp', 'ftfw-mcast', 'notrack-udp'] as const;
 
 export interface UdpDatagram {
