@@ -92,13 +92,9 @@ export class KernelEvents {
   private overrun(count: number): void {
     this.overruns += count;
     this.grow();
-    this.armResync();
-  }
-
-  /** (Re)arms the NetlinkOverrunResync pass: it runs once events are whole again for that many seconds. */
-  private armResync(): void {
     const { general, scheduler, onResync } = this.opts;
     if (onResync === undefined || general.netlinkOverrunResync === false) return;
+    // (re)armed: the resync runs once the overruns stop for NetlinkOverrunResync seconds
     if (this.resyncTimer !== undefined) scheduler.clearTimer(this.resyncTimer);
     this.resyncTimer = scheduler.setTimer(general.netlinkOverrunResync * 1000, () => {
       this.resyncTimer = undefined;
