@@ -119,15 +119,15 @@ const sink = { payloadLimit: 1472, stream: false, send: () => undefined };
   const soonQ = [];
   const scheduler = { now: () => 1_795_302_379_000, setTimer: () => ({}), clearTimer: () => undefined, soon: (fn) => soonQ.push(fn) };
   const wire = [];
-  const ctx = (transport, external) => ({ transport, scheduler, build: opts, external, resendAll: () => undefined });
   const internal = new InternalCache({ hashLimit: 2 * N, nowSeconds: () => 1000 });
+  const ctx = (transport, external) => ({ transport, scheduler, store: internal.store, build: opts, external, resendAll: () => undefined });
   const tx = new FtfwSync(ctx({ payloadLimit: 1472, stream: false, send: (b) => wire.push(b) }, { conntrack() {}, expectation() {} }), {
     resendQueueSize: 2 * N,
     ackWindowSize: 300,
   });
   // filled before the sync mode is attached: nothing is sent for it (as the start-up dump)
   for (let i = 0; i < N; i++) internal.ctEvent('update', 0, flows, i * SLOT);
-  internal.onEnqueue = (o) => tx.enqueue(o);
+  internal.onEnqueue = (e) => tx.enqueue(e);
   let round = 0;
   time('sender', N, () => {
     wire.length = 0;

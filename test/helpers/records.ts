@@ -6,6 +6,7 @@
 import type { Conntrack, CtEvent, ExpEvent, Expectation } from '../../src/engine/model/conntrack.js';
 import type { RecordBatch } from '../../src/engine/kernel/kernel-table.js';
 import { records } from '../../src/engine/kernel/record.js';
+import type { Cache } from '../../src/engine/cache/cache.js';
 import { parseConntrack, parseExpectation } from '../../src/engine/wire/parse.js';
 
 /** The entry packed into a slot of its own, as `rec, o` arguments: `cache.find(...slot(ct))`. */
@@ -43,4 +44,9 @@ export function parseExp(buf: Buffer, start: number, end: number): Expectation |
 export function entriesOf({ buf, count }: RecordBatch): Conntrack[] {
   const R = records();
   return Array.from({ length: count }, (_, i) => R.decodeCt(buf, i * R.slot));
+}
+
+/** What a cache holds, decoded, DEAD entries left out (as `-i`/`-e` show it). */
+export function cached<T extends Conntrack | Expectation>(cache: Cache<T>): T[] {
+  return [...cache.values()].filter((e) => !cache.isDead(e)).map((e) => cache.decode(e));
 }

@@ -12,6 +12,7 @@ import { addonAvailable } from '../../src/engine/kernel/addon.js';
 import { SyncEngine } from '../../src/engine/daemon/engine.js';
 import type { EngineConfig } from '../../src/engine/config/types.js';
 import { ArrayLog, engineConfig } from '../engine/daemon/harness.js';
+import { cached } from '../helpers/records.js';
 import { Netns, cleanup, skipNote, skipReason, waitFor } from '../helpers/netns.js';
 
 const reason = skipReason(['conntrack']) || (addonAvailable() ? '' : 'the ctnetlink addon is not built');
@@ -79,8 +80,8 @@ describe.skipIf(reason !== '')(`daemon core on the netlink kernel table${skipNot
       '-t', '300', '--dst-nat', '192.168.7.7']);
     const got = await waitFor(() => p.b.external!.ct.size === 21, 5000);
     expect(got).toBe(true);
-    const one = [...p.b.external!.ct.values()].find((o) => o.data.orig.src === '10.9.0.7')!;
-    expect(one.data).toMatchObject({ mark: 7, tcp: { state: 3 } });
+    const one = cached(p.b.external!.ct).find((c) => c.orig.src === '10.9.0.7')!;
+    expect(one).toMatchObject({ mark: 7, tcp: { state: 3 } });
 
     const r = await p.b.commit();
     expect(r).toMatchObject({ done: true, committed: 21, failed: 0 });
@@ -164,14 +165,14 @@ describe.skipIf(reason !== '')(`a commit without NEW events, on the netlink kern
       expect(await waitFor(() => seen.reduce((a, b) => a + b, 0) >= 5001, 5000)).toBe(true);
       expect(p.b.snapshot().runtime.eventsReceived - received).toBeLessThan(10n);
       // the committed entries and the stranger cached, as -R caches them: nothing sent
-      const stranger = (o: { data: Conntrack }) => o.data.orig.src === '10.9.9.9';
+      const stranger = (c: Conntrack) => c.orig.src === '10.9.9.9';
       expect(await waitFor(() => p.b.internal!.ct.size === 5001, 5000)).toBe(true);
-      expect([...p.b.internal!.ct.values()].some(stranger)).toBe(true);
+      expect(cached(p.b.internal!.ct).some(stranger)).toBe(true);
       await new Promise((res) => setTimeout(res, 300));
       expect(p.a.external!.ct.size).toBe(0);
       // the stranger's next event sends it
       p.nsB.run('conntrack', ['-U', '-s', '10.9.9.9', '-m', '9']);
-      expect(await waitFor(() => [...p.a.external!.ct.values()].some(stranger), 5000)).toBe(true);
+      expect(await waitFor(() => cached(p.a.external!.ct).some(stranger), 5000)).toBe(true);
       expect(p.a.external!.ct.size).toBe(1);
       // NEW events are back: a flow created now arrives as before
       p.nsB.run('conntrack', ['-I', '-p', 'udp', '-s', '10.9.9.10', '-d', '10.9.1.53', '--sport', '4444', '--dport', '53', '-t', '300']);

@@ -1,16 +1,19 @@
 /**
- * One cache of objects (conntrackd `cache.c`, shared/spec/conntrackd.md §3.1): a keyed table
- * bounded by HashLimit, with CacheStats counted the way conntrackd counts them. The state of
- * each object is a record slot in the cache's store; entries come in as slots (kernel events,
- * decoded messages) and are copied in. Knows nothing of the wire; the internal and external
- * caches give it its meaning.
+ * One cache of entries (conntrackd `cache.c`, shared/spec/conntrackd.md §3.1): a keyed table
+ * bounded by HashLimit, with CacheStats counted the way conntrackd counts them. Its entries are
+ * slots of its side's RecordStore (shared by the conntrack and expectation caches of that
+ * side); the table is a power-of-two bucket array of slot numbers, chained through the store's
+ * `chain` column. Entries come in as record slots (kernel events, decoded messages) and are
+ * copied in. Knows nothing of the wire; the internal and external caches give it its meaning.
  */
 import type { CacheStats } from '../stats.js';
-import { records } from '../kernel/record.js';
+import { KIND_CT, KIND_EXP, records } from '../kernel/record.js';
 import type { CacheKey } from './key.js';
-import { CacheObject } from './object.js';
-import type { CacheData, ObjectOwner } from './object.js';
-import { RecordStore } from './store.js';
+import type { Conntrack, Expectation } from '../model/conntrack.js';
+import { NONE } from './store.js';
+import type { EntryStatus, RecordStore, SlotOwner } from './store.js';
+
+export type CacheData = Conntrack | Expectation;
 
 export function newCacheStats(): CacheStats {
   return {
@@ -29,43 +32,58 @@ export function newCacheStats(): CacheStats {
   };
 }
 
-export class Cache<T extends CacheData> implements ObjectOwner<T> {
+/** An entry as `-i`/`-e` and tests read it: a decoded copy. */
+export interface EntryView<T extends CacheData> {
+  status: EntryStatus;
+  data: T;
+  /** Seconds: creation and last update. */
+  lifetime: number;
+  lastupdate: number;
+}
+
+export class Cache<T extends CacheData> implements SlotOwner {
   readonly stats: CacheStats = newCacheStats();
-  /** The objects' states; an object's slot is at `bufOf(obj)[at(obj)]` for its whole life. */
-  readonly store = new RecordStore(records().slot);
-  /** Hash → the objects with that hash, chained through `CacheObject.next`. */
-  private readonly table = new Map<number, CacheObject<T>>();
+  /** Bucket → first slot of its chain (NONE: empty); grows with the entries (load ≤ 1). */
+  private heads = new Int32Array(1024).fill(NONE);
   private count = 0;
-  /** Called when an object leaves the table for good (timers to cancel). */
-  onRelease: ((obj: CacheObject<T>) => void) | undefined;
+  private readonly recordKind: number;
 
   constructor(
     readonly name: string,
     readonly kind: 'ct' | 'exp',
+    /** The slots of this side (the other kind's cache shares it). */
+    readonly store: RecordStore,
     private readonly key: CacheKey,
     private readonly limit: number,
     private readonly nowSeconds: () => number,
-  ) {}
+  ) {
+    this.recordKind = kind === 'ct' ? KIND_CT : KIND_EXP;
+    store.own(this.recordKind, this);
+  }
 
   get size(): number {
     return this.count;
   }
 
-  /** The buffer holding the object's slot. */
-  bufOf(obj: CacheObject<T>): Buffer {
-    return this.store.buf(obj.slot);
+  /** The buffer holding the entry's slot. */
+  bufOf(e: number): Buffer {
+    return this.store.buf(e);
   }
 
-  /** Offset of the object's slot in `bufOf(obj)`. */
-  at(obj: CacheObject<T>): number {
-    return this.store.at(obj.slot);
+  /** Offset of the entry's slot in `bufOf(e)`. */
+  at(e: number): number {
+    return this.store.at(e);
   }
 
-  /** The object with the key of the slot at `rec[o]`. */
-  find(rec: Buffer, o: number, hash = this.key.hash(rec, o)): CacheObject<T> | undefined {
+  /** The entry with the key of the slot at `rec[o]`, or NONE. */
+  find(rec: Buffer, o: number, hash = this.key.hash(rec, o)): number {
     const s = this.store;
-    for (let x = this.table.get(hash); x !== undefined; x = x.next) if (this.key.same(s.buf(x.slot), s.at(x.slot), rec, o)) return x;
-    return undefined;
+    const chain = s.chain;
+    const hashes = s.hash;
+    for (let e = this.heads[hash & (this.heads.length - 1)]!; e !== NONE; e = chain[e]!) {
+      if (hashes[e] === hash && this.key.same(s.buf(e), s.at(e), rec, o)) return e;
+    }
+    return NONE;
   }
 
   /** The hash of the key of the slot at `rec[o]` (computed once per event by callers that look up and add). */
@@ -73,102 +91,122 @@ export class Cache<T extends CacheData> implements ObjectOwner<T> {
     return this.key.hash(rec, o);
   }
 
-  /** `cache_add`: a new object (status NEW) holding a copy of the slot; undefined when HashLimit is reached (ENOSPC). */
-  add(rec: Buffer, o: number, hash = this.key.hash(rec, o)): CacheObject<T> | undefined {
+  /** `cache_add`: a new entry (status NEW) holding a copy of the slot; NONE when HashLimit is reached (ENOSPC). */
+  add(rec: Buffer, o: number, hash = this.key.hash(rec, o)): number {
     if (this.count >= this.limit) {
       this.stats.createdFailed++;
       this.stats.noSpace++;
-      return undefined;
+      return NONE;
     }
-    const obj = new CacheObject<T>(this.kind, hash, this.store.put(rec, o), this.nowSeconds(), this);
-    obj.next = this.table.get(hash);
-    this.table.set(hash, obj);
-    this.count++;
+    if (++this.count > this.heads.length) this.rehash(this.heads.length * 2);
+    const e = this.store.put(rec, o, hash, this.nowSeconds());
+    const b = hash & (this.heads.length - 1);
+    this.store.chain[e] = this.heads[b]!;
+    this.heads[b] = e;
     this.stats.createdOk++;
     this.stats.active++;
     this.stats.total++;
-    return obj;
+    return e;
   }
 
-  /** `cache_update`: the object was refreshed with new state (merged by the caller). */
-  touch(obj: CacheObject<T>): void {
-    obj.status = 'alive';
-    obj.lastupdate = this.nowSeconds();
+  status(e: number): EntryStatus {
+    return this.store.status(e);
+  }
+
+  isDead(e: number): boolean {
+    return this.store.isDead(e);
+  }
+
+  attached(e: number): boolean {
+    return this.store.attached(e);
+  }
+
+  /** `cache_update`: the entry was refreshed with new state (merged by the caller). */
+  touch(e: number): void {
+    this.store.setStatus(e, 'alive');
+    this.store.touch(e, this.nowSeconds());
     this.stats.updatedOk++;
   }
 
   /** `cache_object_set_status(DEAD)`: counted as deleted, kept while referenced. */
-  kill(obj: CacheObject<T>): void {
-    if (obj.status === 'dead') return;
-    obj.status = 'dead';
+  kill(e: number): void {
+    if (this.store.isDead(e)) return;
+    this.store.setStatus(e, 'dead');
     this.stats.deletedOk++;
     this.stats.active--;
   }
 
   /** `cache_del` + `cache_object_put`: out of the table now; queues may still hold it. */
-  remove(obj: CacheObject<T>): void {
-    this.detach(obj);
-    this.unref(obj);
+  remove(e: number): void {
+    this.detach(e);
+    this.store.uncache(e);
   }
 
-  /** Drops the cache's own reference: the object stays only as long as a queue holds it. */
-  unref(obj: CacheObject<T>): void {
-    if (!obj.cached) return;
-    obj.cached = false;
-    obj.put();
+  /** Drops the cache's own reference: the entry stays only as long as a queue holds it. */
+  unref(e: number): void {
+    this.store.uncache(e);
   }
 
-  /** Drops every object (flush); queued ones are released by their queues later. */
+  /** Drops every entry (flush); queued ones are released by their queues later. */
   flush(): void {
-    for (const obj of [...this.values()]) this.remove(obj);
+    for (const e of [...this.values()]) this.remove(e);
   }
 
-  release(obj: CacheObject<T>): void {
-    this.detach(obj);
-    this.onRelease?.(obj);
-    this.store.release(obj.slot);
+  /** Out of the table (the store calls it when the last reference of a listed entry goes). */
+  detach(e: number): void {
+    if (!this.store.unlist(e)) return;
+    this.unlink(e);
+    this.count--;
+    this.kill(e);
+    this.stats.total--;
   }
 
-  decode(obj: CacheObject<T>): T {
+  decode(e: number): T {
     const R = records();
-    const b = this.bufOf(obj);
-    const o = this.at(obj);
+    const b = this.bufOf(e);
+    const o = this.at(e);
     return (this.kind === 'ct' ? R.decodeCt(b, o) : R.unpackExp(b, o)) as T;
   }
 
-  *values(): IterableIterator<CacheObject<T>> {
-    for (const head of this.table.values()) {
-      for (let o: CacheObject<T> | undefined = head; o !== undefined; ) {
-        const next: CacheObject<T> | undefined = o.next; // `o` may leave the table meanwhile
-        if (o.attached) yield o;
-        o = next;
+  view(e: number): EntryView<T> {
+    const s = this.store;
+    return { status: s.status(e), data: this.decode(e), lifetime: s.lifetime(e), lastupdate: s.lastupdate(e) };
+  }
+
+  /** The listed entries, oldest slot first; the current one may leave the table meanwhile. */
+  *values(): IterableIterator<number> {
+    const s = this.store;
+    for (let e = 0; e < s.extent; e++) if (s.attached(e) && s.kind(e) === this.recordKind) yield e;
+  }
+
+  [Symbol.iterator](): IterableIterator<number> {
+    return this.values();
+  }
+
+  private unlink(e: number): void {
+    const chain = this.store.chain;
+    const b = this.store.hash[e]! & (this.heads.length - 1);
+    if (this.heads[b] === e) {
+      this.heads[b] = chain[e]!;
+      return;
+    }
+    for (let x = this.heads[b]!; x !== NONE; x = chain[x]!) {
+      if (chain[x] === e) {
+        chain[x] = chain[e]!;
+        return;
       }
     }
   }
 
-  [Symbol.iterator](): IterableIterator<CacheObject<T>> {
-    return this.values();
-  }
-
-  private detach(obj: CacheObject<T>): void {
-    if (!obj.attached) return;
-    obj.attached = false;
-    this.unlink(obj);
-    this.count--;
-    this.kill(obj);
-    this.stats.total--;
-  }
-
-  private unlink(obj: CacheObject<T>): void {
-    const head = this.table.get(obj.hash);
-    if (head === obj) {
-      if (obj.next === undefined) this.table.delete(obj.hash);
-      else this.table.set(obj.hash, obj.next);
-    } else {
-      let o = head;
-      while (o !== undefined && o.next !== obj) o = o.next;
-      if (o !== undefined) o.next = obj.next;
+  private rehash(n: number): void {
+    const s = this.store;
+    const heads = new Int32Array(n).fill(NONE);
+    const mask = n - 1;
+    for (const e of this.values()) {
+      const b = s.hash[e]! & mask;
+      s.chain[e] = heads[b]!;
+      heads[b] = e;
     }
-    // obj.next stays: an iteration standing on `obj` goes on from there
+    this.heads = heads;
   }
 }

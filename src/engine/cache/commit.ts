@@ -5,17 +5,16 @@
  */
 import type { Conntrack } from '../model/conntrack.js';
 import { CT, EXP, records, u32 } from '../kernel/record.js';
-import type { Cache } from './cache.js';
-import type { CacheData, CacheObject } from './object.js';
+import type { Cache, CacheData } from './cache.js';
 
 /** Non-RELATED entries first, then those with a master (COMMIT_STATE_MASTER, then _RELATED). */
-export function* commitOrder(cache: Cache<Conntrack>): IterableIterator<CacheObject<Conntrack>> {
-  const related: CacheObject<Conntrack>[] = [];
+export function* commitOrder(cache: Cache<Conntrack>): IterableIterator<number> {
+  const related: number[] = [];
   const R = records();
-  for (const obj of cache.values()) {
-    if (obj.status === 'dead') continue;
-    if (R.present(cache.bufOf(obj), cache.at(obj)) & CT.MASTER) related.push(obj);
-    else yield obj;
+  for (const e of cache.values()) {
+    if (cache.isDead(e)) continue;
+    if (R.present(cache.bufOf(e), cache.at(e)) & CT.MASTER) related.push(e);
+    else yield e;
   }
   yield* related;
 }
@@ -24,10 +23,10 @@ export function* commitOrder(cache: Cache<Conntrack>): IterableIterator<CacheObj
 const FALLBACK_TIMEOUT = 60;
 
 /** The timeout the peer sent with the cached entry (NTA_TIMEOUT), 0 without one. */
-export function sentTimeout<T extends CacheData>(cache: Cache<T>, obj: CacheObject<T>): number {
+export function sentTimeout<T extends CacheData>(cache: Cache<T>, e: number): number {
   const R = records();
-  const b = cache.bufOf(obj);
-  const o = cache.at(obj);
+  const b = cache.bufOf(e);
+  const o = cache.at(e);
   const p = R.present(b, o);
   if (cache.kind === 'ct') return p & CT.TIMEOUT ? u32(b, o + R.L.ct.timeout) : 0;
   return p & EXP.TIMEOUT ? u32(b, o + R.L.exp.timeout) : 0;

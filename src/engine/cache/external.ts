@@ -5,9 +5,9 @@
  */
 import type { Conntrack, CtEventType, Expectation } from '../model/conntrack.js';
 import type { ExternalHandler } from '../wire/receive.js';
-import type { Scheduler } from '../sync/scheduler.js';
+import type { Scheduler, TimerHandle } from '../sync/scheduler.js';
 import { Cache } from './cache.js';
-import type { CacheObject } from './object.js';
+import { NONE, RecordStore } from './store.js';
 import { conntrackCacheKey, expectationCacheKey } from './key.js';
 import { mergeConntrack, mergeExpectation } from './merge.js';
 
@@ -19,23 +19,18 @@ export interface ExternalCacheOptions {
 }
 
 export class ExternalCache implements ExternalHandler {
+  readonly store = new RecordStore();
   readonly ct: Cache<Conntrack>;
   readonly exp: Cache<Expectation>;
   private readonly expiry: ExternalCacheOptions['expiry'];
+  /** ALARM: the expiry timer of each entry. */
+  private readonly timers = new Map<number, TimerHandle>();
 
   constructor(opts: ExternalCacheOptions) {
-    this.ct = new Cache<Conntrack>('external', 'ct', conntrackCacheKey, opts.hashLimit, opts.nowSeconds);
-    this.exp = new Cache<Expectation>('external', 'exp', expectationCacheKey, opts.hashLimit, opts.nowSeconds);
+    this.ct = new Cache<Conntrack>('external', 'ct', this.store, conntrackCacheKey, opts.hashLimit, opts.nowSeconds);
+    this.exp = new Cache<Expectation>('external', 'exp', this.store, expectationCacheKey, opts.hashLimit, opts.nowSeconds);
     this.expiry = opts.expiry;
-    if (this.expiry !== undefined) {
-      const { scheduler } = this.expiry;
-      const cancel = (obj: CacheObject<Conntrack> | CacheObject<Expectation>): void => {
-        if (obj.timer !== undefined) scheduler.clearTimer(obj.timer);
-        obj.timer = undefined;
-      };
-      this.ct.onRelease = cancel;
-      this.exp.onRelease = cancel;
-    }
+    if (this.expiry !== undefined) this.store.onRelease = (e) => this.cancel(e);
   }
 
   conntrack(type: CtEventType, rec: Buffer, o: number): void {
@@ -47,9 +42,9 @@ export class ExternalCache implements ExternalHandler {
   }
 
   /** Seconds until an entry expires (ALARM's `-e` ` [expires in Ns]`), undefined without expiry. */
-  expiresIn(obj: CacheObject<Conntrack> | CacheObject<Expectation>, nowSeconds: number): number | undefined {
+  expiresIn(e: number, nowSeconds: number): number | undefined {
     if (this.expiry === undefined) return undefined;
-    return Math.max(0, obj.lastupdate + this.expiry.cacheTimeout - nowSeconds);
+    return Math.max(0, this.store.lastupdate(e) + this.expiry.cacheTimeout - nowSeconds);
   }
 
   /** `-f external`: drop everything. */
@@ -66,32 +61,41 @@ export class ExternalCache implements ExternalHandler {
     merge: (into: Buffer, io: number, from: Buffer, fo: number) => void,
   ): void {
     const hash = c.hashOf(rec, o);
-    let obj = c.find(rec, o, hash);
+    let e = c.find(rec, o, hash);
     if (type === 'destroy') {
-      if (obj === undefined) c.stats.deleteNotFound++;
-      else c.remove(obj);
+      if (e === NONE) c.stats.deleteNotFound++;
+      else c.remove(e);
       return;
     }
-    if (obj !== undefined && type === 'new') {
-      c.remove(obj);
-      obj = undefined;
+    if (e !== NONE && type === 'new') {
+      c.remove(e);
+      e = NONE;
     }
-    if (obj === undefined) {
-      obj = c.add(rec, o, hash);
+    if (e === NONE) {
+      e = c.add(rec, o, hash);
     } else {
-      merge(c.bufOf(obj), c.at(obj), rec, o);
-      c.touch(obj);
+      merge(c.bufOf(e), c.at(e), rec, o);
+      c.touch(e);
     }
-    if (obj !== undefined) this.arm(c, obj);
+    if (e !== NONE) this.arm(c, e);
   }
 
-  private arm<T extends Conntrack | Expectation>(c: Cache<T>, obj: CacheObject<T>): void {
+  private arm<T extends Conntrack | Expectation>(c: Cache<T>, e: number): void {
     if (this.expiry === undefined) return;
-    const { scheduler, cacheTimeout } = this.expiry;
-    if (obj.timer !== undefined) scheduler.clearTimer(obj.timer);
-    obj.timer = scheduler.setTimer(cacheTimeout * 1000, () => {
-      obj.timer = undefined;
-      if (obj.attached) c.remove(obj);
-    });
+    this.cancel(e);
+    this.timers.set(
+      e,
+      this.expiry.scheduler.setTimer(this.expiry.cacheTimeout * 1000, () => {
+        this.timers.delete(e);
+        c.remove(e); // the timer of a slot goes with it (onRelease): `e` is still this entry
+      }),
+    );
+  }
+
+  private cancel(e: number): void {
+    const t = this.timers.get(e);
+    if (t === undefined) return;
+    this.expiry!.scheduler.clearTimer(t);
+    this.timers.delete(e);
   }
 }

@@ -1,9 +1,10 @@
 /** The internal and external caches (shared/spec/conntrackd.md §3). */
 export { Cache, newCacheStats } from './cache.js';
-export { CacheObject } from './object.js';
-export type { CacheData, ObjectStatus } from './object.js';
+export type { CacheData, EntryView } from './cache.js';
+export { NONE, RecordStore } from './store.js';
+export type { EntryStatus } from './store.js';
 export { InternalCache } from './internal.js';
-export type { InternalCacheOptions, Origin, SyncObject } from './internal.js';
+export type { InternalCacheOptions, Origin } from './internal.js';
 export { ExternalCache } from './external.js';
 export type { ExternalCacheOptions } from './external.js';
 export { compileFilter, expectationAccepted } from './filter.js';

@@ -8,7 +8,7 @@ import type { Conntrack, CtEventType, Expectation } from '../model/conntrack.js'
 import type { FilterConfig } from '../config/types.js';
 import { CT, EXP, copyBytes, records, u16, w16, w32 } from '../kernel/record.js';
 import { Cache } from './cache.js';
-import type { CacheObject } from './object.js';
+import { NONE, RecordStore } from './store.js';
 import { conntrackCacheKey, expectationCacheKey } from './key.js';
 import { dropCounters, mergeConntrack } from './merge.js';
 import { compileFilter, expectationAccepted } from './filter.js';
@@ -26,15 +26,15 @@ export interface InternalCacheOptions {
   origins?: ReadonlyMap<number, Origin>;
 }
 
-export type SyncObject = CacheObject<Conntrack> | CacheObject<Expectation>;
-
 export class InternalCache {
+  /** The entries of both caches: what the sync mode queues are slots of this store. */
+  readonly store = new RecordStore();
   readonly ct: Cache<Conntrack>;
   readonly exp: Cache<Expectation>;
   /** The sync mode's enqueue (set by the daemon); called for events to replicate. */
-  onEnqueue: (obj: SyncObject) => void = () => undefined;
-  /** Every add/update/destroy whatever the origin (the sync mode's per-object hooks, ALARM timers). */
-  onChange: (obj: SyncObject) => void = () => undefined;
+  onEnqueue: (e: number) => void = () => undefined;
+  /** Every add/update/destroy whatever the origin (the sync mode's per-entry hooks, ALARM timers). */
+  onChange: (e: number) => void = () => undefined;
   origins: ReadonlyMap<number, Origin>;
   private readonly filter: ConntrackFilter;
   private readonly filterEvents: boolean;
@@ -45,8 +45,8 @@ export class InternalCache {
   private readonly masterKey = records().alloc(1);
 
   constructor(opts: InternalCacheOptions) {
-    this.ct = new Cache<Conntrack>('internal', 'ct', conntrackCacheKey, opts.hashLimit, opts.nowSeconds);
-    this.exp = new Cache<Expectation>('internal', 'exp', expectationCacheKey, opts.hashLimit, opts.nowSeconds);
+    this.ct = new Cache<Conntrack>('internal', 'ct', this.store, conntrackCacheKey, opts.hashLimit, opts.nowSeconds);
+    this.exp = new Cache<Expectation>('internal', 'exp', this.store, expectationCacheKey, opts.hashLimit, opts.nowSeconds);
     this.origins = opts.origins ?? new Map();
     this.filter = compileFilter(opts.filter);
     this.filterEvents = opts.filter?.from === 'userspace';
@@ -62,48 +62,32 @@ export class InternalCache {
     return this.filter(rec, o);
   }
 
-  /** A conntrack event from the kernel: the slot at `rec[o]`. Returns the object that changed, if any. */
-  ctEvent(type: CtEventType, portId: number, rec: Buffer, o: number): CacheObject<Conntrack> | undefined {
+  /** A conntrack event from the kernel: the slot at `rec[o]`. Returns the entry that changed, or NONE. */
+  ctEvent(type: CtEventType, portId: number, rec: Buffer, o: number): number {
     const origin = this.originOf(portId);
-    if (origin === 'inject') return undefined; // our own direct injection (§3.2)
-    if (this.filterEvents && !this.filter(rec, o)) return undefined;
+    if (origin === 'inject') return NONE; // our own direct injection (§3.2)
+    if (this.filterEvents && !this.filter(rec, o)) return NONE;
     const c = this.ct;
-    if (type === 'destroy') {
-      const obj = c.find(rec, o);
-      if (obj === undefined || obj.status === 'dead') return undefined;
-      c.kill(obj);
-      this.onChange(obj);
-      if (origin === 'not-me') this.onEnqueue(obj);
-      c.unref(obj); // a DEAD object lives on only in the queues
-      return obj;
+    if (type === 'destroy') return this.destroyed(c, origin, rec, o);
+    const e = type === 'new' ? this.recreate(c, rec, o) : this.updateForce(c, rec, o);
+    if (e !== NONE) {
+      dropCounters(c.bufOf(e), c.at(e));
+      if (origin === 'not-me') this.onEnqueue(e);
     }
-    const obj = type === 'new' ? this.recreate(c, rec, o) : this.updateForce(c, rec, o);
-    if (obj !== undefined) {
-      dropCounters(c.bufOf(obj), c.at(obj));
-      if (origin === 'not-me') this.onEnqueue(obj);
-    }
-    return obj;
+    return e;
   }
 
   /** An expectation event (ExpectationSync): helper filter, master must be cached (§3.6). */
-  expEvent(type: CtEventType, portId: number, rec: Buffer, o: number): CacheObject<Expectation> | undefined {
+  expEvent(type: CtEventType, portId: number, rec: Buffer, o: number): number {
     const origin = this.originOf(portId);
-    if (origin === 'inject') return undefined;
-    if (!this.expAccepted(rec, o)) return undefined;
-    const e = this.exp;
-    if (type === 'destroy') {
-      const obj = e.find(rec, o);
-      if (obj === undefined || obj.status === 'dead') return undefined;
-      e.kill(obj);
-      this.onChange(obj);
-      if (origin === 'not-me') this.onEnqueue(obj);
-      e.unref(obj);
-      return obj;
-    }
-    if (!this.hasMaster(rec, o)) return undefined;
-    const obj = type === 'new' ? this.recreate(e, rec, o) : this.updateForce(e, rec, o);
-    if (obj !== undefined && origin === 'not-me') this.onEnqueue(obj);
-    return obj;
+    if (origin === 'inject') return NONE;
+    if (!this.expAccepted(rec, o)) return NONE;
+    const c = this.exp;
+    if (type === 'destroy') return this.destroyed(c, origin, rec, o);
+    if (!this.hasMaster(rec, o)) return NONE;
+    const e = type === 'new' ? this.recreate(c, rec, o) : this.updateForce(c, rec, o);
+    if (e !== NONE && origin === 'not-me') this.onEnqueue(e);
+    return e;
   }
 
   /** Start-up dump and `-R` resync (§3.1): fill from the kernel table, nothing is sent. */
@@ -112,8 +96,8 @@ export class InternalCache {
     s.fill(0);
     records().packCt(ct, s, 0);
     if (!this.filter(s, 0)) return;
-    const obj = this.updateForce(this.ct, s, 0);
-    if (obj !== undefined) dropCounters(this.ct.bufOf(obj), this.ct.at(obj), true);
+    const e = this.updateForce(this.ct, s, 0);
+    if (e !== NONE) dropCounters(this.ct.bufOf(e), this.ct.at(e), true);
   }
 
   populateExp(exp: Expectation): void {
@@ -134,10 +118,21 @@ export class InternalCache {
     this.exp.flush();
   }
 
-  /** Every object, conntracks first (bulk send `-B`, RESYNC answers, dumps). */
-  *objects(): IterableIterator<SyncObject> {
+  /** Every entry, conntracks first (bulk send `-B`, RESYNC answers, dumps). */
+  *entries(): IterableIterator<number> {
     yield* this.ct.values();
     yield* this.exp.values();
+  }
+
+  /** A destroy event: the entry is DEAD and lives on only in the queues. */
+  private destroyed<T extends Conntrack | Expectation>(c: Cache<T>, origin: Origin, rec: Buffer, o: number): number {
+    const e = c.find(rec, o);
+    if (e === NONE || c.isDead(e)) return NONE;
+    c.kill(e);
+    this.onChange(e);
+    if (origin === 'not-me') this.onEnqueue(e);
+    c.unref(e);
+    return e;
   }
 
   private expAccepted(rec: Buffer, o: number): boolean {
@@ -159,34 +154,34 @@ export class InternalCache {
     }
     w32(key, R.L.head.present, p);
     const m = this.ct.find(key, 0);
-    return m !== undefined && m.status !== 'dead';
+    return m !== NONE && !this.ct.isDead(m);
   }
 
-  /** NEW: any cached object with that key is dropped and a fresh one created. */
-  private recreate<T extends Conntrack | Expectation>(c: Cache<T>, rec: Buffer, o: number): CacheObject<T> | undefined {
+  /** NEW: any cached entry with that key is dropped and a fresh one created. */
+  private recreate<T extends Conntrack | Expectation>(c: Cache<T>, rec: Buffer, o: number): number {
     const hash = c.hashOf(rec, o);
     const old = c.find(rec, o, hash);
-    if (old !== undefined) c.remove(old);
+    if (old !== NONE) c.remove(old);
     return this.changed(c.add(rec, o, hash));
   }
 
-  /** `cache_update_force`: merge into a live object, else (re)create. */
-  private updateForce<T extends Conntrack | Expectation>(c: Cache<T>, rec: Buffer, o: number): CacheObject<T> | undefined {
+  /** `cache_update_force`: merge into a live entry, else (re)create. */
+  private updateForce<T extends Conntrack | Expectation>(c: Cache<T>, rec: Buffer, o: number): number {
     const hash = c.hashOf(rec, o);
-    const obj = c.find(rec, o, hash);
-    if (obj !== undefined && obj.status !== 'dead') {
+    const e = c.find(rec, o, hash);
+    if (e !== NONE && !c.isDead(e)) {
       // an expectation's update replaces it (conntrackd's cache_update on expectations)
-      if (c.kind === 'ct') mergeConntrack(c.bufOf(obj), c.at(obj), rec, o);
-      else rec.copy(c.bufOf(obj), c.at(obj), o, o + records().slot);
-      c.touch(obj);
-      return this.changed(obj);
+      if (c.kind === 'ct') mergeConntrack(c.bufOf(e), c.at(e), rec, o);
+      else rec.copy(c.bufOf(e), c.at(e), o, o + records().slot);
+      c.touch(e);
+      return this.changed(e);
     }
-    if (obj !== undefined) c.remove(obj);
+    if (e !== NONE) c.remove(e);
     return this.changed(c.add(rec, o, hash));
   }
 
-  private changed<T extends Conntrack | Expectation>(obj: CacheObject<T> | undefined): CacheObject<T> | undefined {
-    if (obj !== undefined) this.onChange(obj as SyncObject);
-    return obj;
+  private changed(e: number): number {
+    if (e !== NONE) this.onChange(e);
+    return e;
   }
 }

@@ -4,7 +4,7 @@
  * ACK) are not shown, as conntrackd hides them.
  */
 import type { Conntrack, Expectation } from '../model/conntrack.js';
-import type { CacheObject } from '../cache/object.js';
+import type { Cache } from '../cache/cache.js';
 
 export interface CacheEntry<T extends Conntrack | Expectation> {
   data: T;
@@ -15,17 +15,17 @@ export interface CacheEntry<T extends Conntrack | Expectation> {
 }
 
 export function cacheEntries<T extends Conntrack | Expectation>(
-  objects: Iterable<CacheObject<T>>,
+  cache: Cache<T>,
   nowSeconds: number,
-  expiresIn?: (obj: CacheObject<T>) => number | undefined,
+  expiresIn?: (e: number) => number | undefined,
 ): CacheEntry<T>[] {
   const out: CacheEntry<T>[] = [];
-  for (const obj of objects) {
-    if (obj.status === 'dead') continue;
-    const e: CacheEntry<T> = { data: obj.data, activeSince: Math.max(0, nowSeconds - obj.lifetime) };
-    const x = expiresIn?.(obj);
-    if (x !== undefined) e.expiresIn = x;
-    out.push(e);
+  for (const e of cache.values()) {
+    if (cache.isDead(e)) continue;
+    const entry: CacheEntry<T> = { data: cache.decode(e), activeSince: Math.max(0, nowSeconds - cache.store.lifetime(e)) };
+    const x = expiresIn?.(e);
+    if (x !== undefined) entry.expiresIn = x;
+    out.push(entry);
   }
   return out;
 }

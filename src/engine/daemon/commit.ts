@@ -6,12 +6,11 @@
  * replicated (§3.2); the entries it created are returned for the engine to cache.
  */
 import type { Conntrack, CtTuple, Expectation } from '../model/conntrack.js';
-import type { KernelTable, RecordBatch } from '../kernel/kernel-table.js';
+import type { BatchResults, KernelTable, RecordBatch } from '../kernel/kernel-table.js';
 import { ERRNO, errnoName } from '../kernel/kernel-error.js';
 import { CT, records, w32 } from '../kernel/record.js';
 import type { Cache } from '../cache/cache.js';
 import type { ExternalCache } from '../cache/external.js';
-import type { CacheObject } from '../cache/object.js';
 import { commitOrder, commitTimeout, sentTimeout } from '../cache/commit.js';
 import { errnoOf } from './inject.js';
 import type { EngineLog } from './log.js';
@@ -25,8 +24,12 @@ export interface CommitResult {
   failed: number;
   /** Wall time of the commit. */
   seconds: number;
-  /** The cached conntracks now in the kernel (what their NEW events would tell). */
-  created: CacheObject<Conntrack>[];
+  /**
+   * The cached conntracks now in the kernel (what their NEW events would tell). Each holds a
+   * reference, so its slot is not reused meanwhile (an entry removed since reads as detached);
+   * the caller releases them (`releaseCreated`).
+   */
+  created: number[];
 }
 
 export interface CommitOptions {
@@ -57,7 +60,7 @@ export class Committer {
     const t0 = process.hrtime.bigint();
     let committed = 0;
     let failed = 0;
-    const created: CacheObject<Conntrack>[] = [];
+    const created: number[] = [];
     try {
       log.notice(
         target === 'ct' ? 'committing conntrack cache' : target === 'expect' ? 'committing expectation cache' : 'committing all external caches',
@@ -86,7 +89,7 @@ export class Committer {
    * the kernel inserts without waiting for this thread, and this thread handles the link and
    * the control socket meanwhile. Two slice buffers take turns.
    */
-  private async conntracks(cache: Cache<Conntrack>, created: CacheObject<Conntrack>[]): Promise<[number, number]> {
+  private async conntracks(cache: Cache<Conntrack>, created: number[]): Promise<[number, number]> {
     const R = records();
     let ok = 0;
     let bad = 0;
@@ -101,12 +104,12 @@ export class Committer {
     };
     const buffers = [R.alloc(SLICE), R.alloc(SLICE)];
     let slice = buffers[0]!;
-    let objs: CacheObject<Conntrack>[] = [];
+    let entries: number[] = [];
     let n = 0;
     const send = async (): Promise<void> => {
-      const next = this.createSlice({ buf: slice, count: n }, objs, created);
+      const next = this.createSlice(cache, { buf: slice, count: n }, entries, created);
       slice = slice === buffers[0] ? buffers[1]! : buffers[0]!;
-      objs = [];
+      entries = [];
       n = 0;
       // awaited by the next send or at the end; never an unhandled rejection meanwhile
       next.catch(() => undefined);
@@ -114,17 +117,18 @@ export class Committer {
       inKernel = next;
     };
     let related = false;
-    for (const obj of commitOrder(cache)) {
+    for (const e of commitOrder(cache)) {
       // never mix the last masters and the first RELATED flows, nor send one before its master
-      if (!related && R.present(cache.bufOf(obj), cache.at(obj)) & CT.MASTER) {
+      if (!related && R.present(cache.bufOf(e), cache.at(e)) & CT.MASTER) {
         related = true;
         if (n) await send();
         await settle();
       }
       // the clock is read per entry: messages applied while a slice was in the kernel may
       // have touched later entries (a lastupdate after a stale `now` reads as "in the future")
-      this.entry(cache, obj, slice, n++ * R.slot, this.opts.nowSeconds());
-      objs.push(obj);
+      this.entry(cache, e, slice, n++ * R.slot, this.opts.nowSeconds());
+      cache.store.ref(e); // held while in flight, and by `created` after
+      entries.push(e);
       if (n >= SLICE) await send();
     }
     if (n) await send();
@@ -133,11 +137,11 @@ export class Committer {
   }
 
   /** The entry as created into `out[o]`: the cached slot with the timeout of §3.3 (0: no CTA_TIMEOUT). */
-  private entry(cache: Cache<Conntrack>, obj: CacheObject<Conntrack>, out: Buffer, o: number, now: number): void {
+  private entry(cache: Cache<Conntrack>, e: number, out: Buffer, o: number, now: number): void {
     const R = records();
-    const at = cache.at(obj);
-    cache.bufOf(obj).copy(out, o, at, at + R.slot);
-    const t = commitTimeout(sentTimeout(cache, obj), obj.lastupdate, now, this.opts.commitTimeout);
+    const at = cache.at(e);
+    cache.bufOf(e).copy(out, o, at, at + R.slot);
+    const t = commitTimeout(sentTimeout(cache, e), cache.store.lastupdate(e), now, this.opts.commitTimeout);
     let p = R.present(out, o) & ~CT.TIMEOUT;
     if (t > 0) {
       p |= CT.TIMEOUT;
@@ -146,22 +150,31 @@ export class Committer {
     w32(out, o + R.L.head.present, p);
   }
 
-  /** Creates a slice (the entries of `objs`, in order); EEXIST → destroy and create once more. */
-  private async createSlice(batch: RecordBatch, objs: CacheObject<Conntrack>[], created: CacheObject<Conntrack>[]): Promise<[number, number]> {
+  /** Creates a slice (of `entries`, in order); EEXIST → destroy and create once more. */
+  private async createSlice(cache: Cache<Conntrack>, batch: RecordBatch, entries: number[], created: number[]): Promise<[number, number]> {
     const { table, liberal, log } = this.opts;
     const R = records();
-    const r = await table.createRecords(batch, { liberal });
+    let r: BatchResults;
+    try {
+      r = await table.createRecords(batch, { liberal });
+    } catch (err) {
+      for (const e of entries) cache.store.unref(e);
+      throw err;
+    }
     let ok = 0;
     const again: Conntrack[] = [];
-    const againObjs: CacheObject<Conntrack>[] = [];
+    const againEntries: number[] = [];
     for (let i = 0; i < r.length; i++) {
       if (r[i] === 0) {
         ok++;
-        created.push(objs[i]!);
+        created.push(entries[i]!);
       } else if (r[i] === ERRNO.EEXIST) {
         again.push(R.decodeCt(batch.buf, i * R.slot));
-        againObjs.push(objs[i]!);
-      } else log.error(`commit-create: ${errnoName(r[i]!)} ${describeTuple(R.decodeCt(batch.buf, i * R.slot).orig)}`);
+        againEntries.push(entries[i]!);
+      } else {
+        cache.store.unref(entries[i]!);
+        log.error(`commit-create: ${errnoName(r[i]!)} ${describeTuple(R.decodeCt(batch.buf, i * R.slot).orig)}`);
+      }
     }
     let bad = r.length - ok - again.length;
     if (again.length) {
@@ -173,9 +186,10 @@ export class Committer {
       for (let i = 0; i < c.length; i++) {
         if (c[i] === 0) {
           ok++;
-          created.push(againObjs[i]!);
+          created.push(againEntries[i]!);
         } else {
           bad++;
+          cache.store.unref(againEntries[i]!);
           log.error(`commit-create: ${errnoName(c[i]!)} ${describeTuple(again[i]!.orig)}`);
         }
       }
@@ -187,10 +201,10 @@ export class Committer {
     const { table, log } = this.opts;
     let ok = 0;
     let bad = 0;
-    for (const obj of [...cache.values()]) {
-      if (obj.status === 'dead') continue;
-      const exp: Expectation = obj.data;
-      const t = commitTimeout(sentTimeout(cache, obj), obj.lastupdate, this.opts.nowSeconds(), this.opts.commitTimeout);
+    for (const e of [...cache.values()]) {
+      if (cache.isDead(e)) continue;
+      const exp: Expectation = cache.decode(e);
+      const t = commitTimeout(sentTimeout(cache, e), cache.store.lastupdate(e), this.opts.nowSeconds(), this.opts.commitTimeout);
       if (t > 0) exp.timeout = t;
       let errno = await errnoOf(table.createExpectation(exp));
       if (errno === ERRNO.EEXIST) {
@@ -205,6 +219,11 @@ export class Committer {
     }
     return [ok, bad];
   }
+}
+
+/** Drops the references a CommitResult's `created` holds. */
+export function releaseCreated(cache: Cache<Conntrack>, created: readonly number[]): void {
+  for (const e of created) cache.store.unref(e);
 }
 
 /** An entry in a log line (`commit-create: EEXIST proto=6 10.0.0.1:1234 -> 10.0.0.2:80`). */

@@ -18,8 +18,8 @@ import type { SyncModeName } from '../config/types.js';
 import { CtsyncError } from '../../common/errors.js';
 import { ExternalCache } from '../cache/external.js';
 import { InternalCache } from '../cache/internal.js';
+import { RecordStore } from '../cache/store.js';
 import type { Origin } from '../cache/internal.js';
-import type { CacheObject } from '../cache/object.js';
 import { acceptsObject, compileFilter, expectationAccepted } from '../cache/filter.js';
 import type { ConntrackFilter } from '../cache/filter.js';
 import { buildOptionsFrom } from '../wire/build.js';
@@ -30,7 +30,7 @@ import { seconds, systemScheduler } from '../sync/scheduler.js';
 import type { Scheduler, TimerHandle } from '../sync/scheduler.js';
 import { cacheEntries } from './cache-dump.js';
 import type { CacheEntry } from './cache-dump.js';
-import { Committer } from './commit.js';
+import { Committer, releaseCreated } from './commit.js';
 import type { CommitResult } from './commit.js';
 import { DirectInject, newBypassStats } from './inject.js';
 import { KernelEvents } from './kernel-events.js';
@@ -173,6 +173,8 @@ export class SyncEngine extends EventEmitter<EngineEvents> {
       {
         transport: deps.transport,
         scheduler: this.scheduler,
+        // without internal cache nothing is queued: an empty store
+        store: this.internal?.store ?? new RecordStore(),
         build: buildOptionsFrom(this.sync),
         external: (this.external ?? this.inject)!,
         resendAll: () => this.resendAll(),
@@ -301,6 +303,7 @@ export class SyncEngine extends EventEmitter<EngineEvents> {
       if (quiet) this.events.rejoinNew();
     }
     if (quiet) this.followCommit(r.created);
+    else releaseCreated(this.external.ct, r.created);
     this.commitFailed += r.failed;
     return r;
   }
@@ -312,14 +315,18 @@ export class SyncEngine extends EventEmitter<EngineEvents> {
    * does `-B`). A flush of the internal cache ends it (the fail-over hooks run `-f` and `-R`
    * next, which refill it).
    */
-  private followCommit(created: readonly CacheObject<Conntrack>[]): void {
+  private followCommit(created: readonly number[]): void {
     const [internal, ext] = [this.internal!, this.external!.ct];
     const flushes = internal.flushes;
     const current = (): boolean => this.running && internal.flushes === flushes;
     this.scheduler.soon(() => {
-      if (!current()) return;
-      const port = this.kernel.commit.portIds()[0]!;
-      for (const obj of created) if (obj.attached && obj.status !== 'dead') internal.ctEvent('new', port, ext.bufOf(obj), ext.at(obj));
+      const follow = current();
+      if (follow) {
+        const port = this.kernel.commit.portIds()[0]!;
+        for (const e of created) if (ext.attached(e) && !ext.isDead(e)) internal.ctEvent('new', port, ext.bufOf(e), ext.at(e));
+      }
+      releaseCreated(ext, created);
+      if (!follow) return;
       populateFromKernel(this.kernel.main, internal, { ct: true, exp: false }, current).catch((e: Error) =>
         this.log.error(`catching up after the commit: ${e.message}`),
       );
@@ -387,7 +394,7 @@ export class SyncEngine extends EventEmitter<EngineEvents> {
   async internalEntries(kind: ObjectKind = 'ct'): Promise<CacheEntry<Conntrack>[] | CacheEntry<Expectation>[]> {
     if (this.internal !== undefined) {
       const now = seconds(this.scheduler);
-      return kind === 'ct' ? cacheEntries(this.internal.ct.values(), now) : cacheEntries(this.internal.exp.values(), now);
+      return kind === 'ct' ? cacheEntries(this.internal.ct, now) : cacheEntries(this.internal.exp, now);
     }
     const out: CacheEntry<Conntrack>[] | CacheEntry<Expectation>[] = [];
     if (kind === 'ct') {
@@ -410,8 +417,8 @@ export class SyncEngine extends EventEmitter<EngineEvents> {
     if (ext === undefined) return [];
     const now = seconds(this.scheduler);
     return kind === 'ct'
-      ? cacheEntries(ext.ct.values(), now, (o) => ext.expiresIn(o, now))
-      : cacheEntries(ext.exp.values(), now, (o) => ext.expiresIn(o, now));
+      ? cacheEntries(ext.ct, now, (e) => ext.expiresIn(e, now))
+      : cacheEntries(ext.exp, now, (e) => ext.expiresIn(e, now));
   }
 
   /** Every statistics block, copied (safe to keep and to format later). */
@@ -483,7 +490,7 @@ export class SyncEngine extends EventEmitter<EngineEvents> {
   private resendAll(): void {
     const internal = this.internal;
     if (internal !== undefined) {
-      for (const o of internal.objects()) if (o.status !== 'dead') this.mode.enqueue(o);
+      for (const e of internal.entries()) if (!internal.store.isDead(e)) this.mode.enqueue(e);
       return;
     }
     // without internal cache: the kernel table itself, each entry as CT_NEW

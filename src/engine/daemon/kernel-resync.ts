@@ -5,10 +5,9 @@
  * not show are checked one by one and, if gone, destroyed (a DEL to the peers). PollSecs runs
  * the same pass periodically instead of listening to events.
  */
-import type { Conntrack } from '../model/conntrack.js';
 import type { KernelTable } from '../kernel/kernel-table.js';
 import type { InternalCache } from '../cache/internal.js';
-import type { CacheObject } from '../cache/object.js';
+import { NONE } from '../cache/store.js';
 import { records } from '../kernel/record.js';
 
 /**
@@ -38,7 +37,7 @@ export async function populateFromKernel(
 
 /** After an overrun, and every PollSecs: refresh-and-send every kernel entry, then purge the vanished ones. */
 export async function refreshAndPurge(table: KernelTable, internal: InternalCache): Promise<void> {
-  const seen = new Set<CacheObject<Conntrack>>();
+  const seen = new Set<number>();
   const R = records();
   const slot = R.alloc(1);
   await table.dump((batch) => {
@@ -46,17 +45,17 @@ export async function refreshAndPurge(table: KernelTable, internal: InternalCach
       slot.fill(0);
       R.packCt(ct, slot, 0);
       if (!internal.accepts(slot, 0)) continue;
-      const obj = internal.ctEvent('update', 0, slot, 0);
-      if (obj !== undefined) seen.add(obj);
+      const e = internal.ctEvent('update', 0, slot, 0);
+      if (e !== NONE) seen.add(e);
     }
   });
-  const unseen: CacheObject<Conntrack>[] = [];
-  for (const obj of internal.ct.values()) if (obj.status !== 'dead' && !seen.has(obj)) unseen.push(obj);
-  // an entry created after the dump began is cached but missing from it: ask the kernel
   const c = internal.ct;
-  for (const obj of unseen) {
-    if (!obj.attached || obj.status === 'dead') continue;
-    const { orig, zone } = obj.data;
-    if ((await table.get({ orig, zone })) === undefined) internal.ctEvent('destroy', 0, c.bufOf(obj), c.at(obj));
+  const unseen: number[] = [];
+  for (const e of c.values()) if (!c.isDead(e) && !seen.has(e)) unseen.push(e);
+  // an entry created after the dump began is cached but missing from it: ask the kernel
+  for (const e of unseen) {
+    if (!c.attached(e) || c.isDead(e)) continue;
+    const { orig, zone } = c.decode(e);
+    if ((await table.get({ orig, zone })) === undefined) internal.ctEvent('destroy', 0, c.bufOf(e), c.at(e));
   }
 }

@@ -4,12 +4,12 @@
  * sent once. No ALIVE, no ACK/NACK/HELLO; control messages received are ignored.
  */
 import type { AlarmOptions } from '../config/types.js';
-import type { SyncObject } from '../cache/internal.js';
+import type { TimerHandle } from './scheduler.js';
 import { NET_F } from '../wire/nethdr.js';
 import type { NetHeader } from '../wire/nethdr.js';
 import { MsgResult } from '../wire/receive.js';
 import { ControlNode, SyncBase } from './mode.js';
-import type { SyncContext, TxNode } from './mode.js';
+import type { SyncContext } from './mode.js';
 
 /** glibc `random()`-like source: a non-negative 31-bit integer (injectable for tests). */
 export type RandomSource = () => number;
@@ -26,6 +26,8 @@ export function refreshDelayMs(refreshTime: number, random: RandomSource): numbe
 export class AlarmSync extends SyncBase {
   readonly name = 'ALARM' as const;
   private refreshArmed = false;
+  /** The refresh timer of each internal entry. */
+  private readonly timers = new Map<number, TimerHandle>();
 
   constructor(
     ctx: SyncContext,
@@ -34,13 +36,15 @@ export class AlarmSync extends SyncBase {
   ) {
     super(ctx);
     this.usesAlive = false;
+    // a freed slot takes its timer with it: the next entry there has its own
+    ctx.store.onRelease = (e) => this.cancel(e);
   }
 
   /** Only StartupResync reaches the wire here, and as conntrackd does it: an 8-byte RESYNC. */
   override start(startupResync: boolean): void {
     super.start(false);
     this.refreshArmed = true;
-    if (startupResync) this.txAdd(new ControlNode(NET_F.RESYNC));
+    if (startupResync) this.txAddControl(new ControlNode(NET_F.RESYNC));
   }
 
   override stop(): void {
@@ -53,12 +57,10 @@ export class AlarmSync extends SyncBase {
 
   override sendBulk(): void {}
 
-  /** Arms (add/update) or cancels (destroy) the object's refresh timer. */
-  override objectChanged(obj: SyncObject): void {
-    const s = this.ctx.scheduler;
-    if (obj.timer !== undefined) s.clearTimer(obj.timer);
-    obj.timer = undefined;
-    if (obj.status !== 'dead') this.arm(obj);
+  /** Arms (add/update) or cancels (destroy) the entry's refresh timer. */
+  override objectChanged(e: number): void {
+    this.cancel(e);
+    if (!this.store.isDead(e)) this.arm(e);
   }
 
   recv(h: NetHeader): MsgResult {
@@ -68,22 +70,27 @@ export class AlarmSync extends SyncBase {
     return MsgResult.DATA;
   }
 
-  protected xmit(node: TxNode): void {
-    if (node instanceof ControlNode) {
-      // quirk: built with the 8-byte header, so receivers count it as "bad size" (§1.4)
-      this.sendControl(node.flags, 0, 0, true);
-      return;
-    }
-    this.sendObject(node, 0);
-    node.put();
+  protected xmitControl(node: ControlNode): void {
+    // quirk: built with the 8-byte header, so receivers count it as "bad size" (§1.4)
+    this.sendControl(node.flags, 0, 0, true);
   }
 
-  private arm(obj: SyncObject): void {
-    obj.timer = this.ctx.scheduler.setTimer(refreshDelayMs(this.options.refreshTime, this.random), () => {
-      obj.timer = undefined;
-      if (!this.refreshArmed || !obj.attached || obj.status === 'dead') return;
-      this.arm(obj);
-      this.enqueue(obj);
-    });
+  private arm(e: number): void {
+    this.timers.set(
+      e,
+      this.ctx.scheduler.setTimer(refreshDelayMs(this.options.refreshTime, this.random), () => {
+        this.timers.delete(e);
+        if (!this.refreshArmed || !this.store.attached(e) || this.store.isDead(e)) return;
+        this.arm(e);
+        this.enqueue(e);
+      }),
+    );
+  }
+
+  private cancel(e: number): void {
+    const t = this.timers.get(e);
+    if (t === undefined) return;
+    this.ctx.scheduler.clearTimer(t);
+    this.timers.delete(e);
   }
 }

@@ -5,14 +5,14 @@
  */
 import type { FtfwOptions } from '../config/types.js';
 import type { QueueStats, RsQueueEntry } from '../stats.js';
-import type { SyncObject } from '../cache/internal.js';
+import { NONE, fit } from '../cache/store.js';
 import { NET_F, before, isCtl, isData } from '../wire/nethdr.js';
 import type { NetHeader } from '../wire/nethdr.js';
 import { MsgResult } from '../wire/receive.js';
 import { SeqTrack } from '../wire/sequence.js';
-import { ControlNode, SyncBase } from './mode.js';
-import type { SyncContext, TxNode } from './mode.js';
-import { NodeQueue } from './queue.js';
+import { RSQ, SyncBase } from './mode.js';
+import type { ControlNode, SyncContext } from './mode.js';
+import { SlotQueue } from './queue.js';
 
 const enum Hello {
   INIT,
@@ -32,8 +32,14 @@ const TX_WINDOW = 2048;
 
 export class FtfwSync extends SyncBase {
   readonly name = 'FTFW' as const;
-  /** The resend queue, in send (= seq) order. */
-  private readonly rs = new NodeQueue<TxNode>();
+  /**
+   * The resend queue, in send (= seq) order: the entries, and the ACK/NACK/RESYNC messages
+   * apart (the two are merged by seq where the order between them matters).
+   */
+  private readonly rs = new SlotQueue(this.links, RSQ);
+  private rsControls: ControlNode[] = [];
+  /** Per slot: the seq the entry was last sent with. */
+  private seqs = new Uint32Array(0);
   private readonly rsStats: QueueStats;
   /** Unacknowledged messages the sender allows itself (see TX_WINDOW). */
   private readonly txWindow: number;
@@ -62,13 +68,13 @@ export class FtfwSync extends SyncBase {
     return this.rs.size < this.txWindow;
   }
 
-  /** An object waiting for its ACK goes back to the tx queue, resent with its current state. */
-  override enqueue(obj: SyncObject): void {
-    if (obj.queue === 'rs') {
-      this.rsDelete(obj);
-      this.txAdd(obj);
+  /** An entry waiting for its ACK goes back to the tx queue, resent with its current state. */
+  override enqueue(e: number): void {
+    if (this.links.queueOf(e) === RSQ) {
+      this.rsDelete(e);
+      this.txAdd(e);
     } else {
-      super.enqueue(obj);
+      super.enqueue(e);
     }
   }
 
@@ -140,9 +146,13 @@ export class FtfwSync extends SyncBase {
 
   override resendQueue(): RsQueueEntry[] {
     const out: RsQueueEntry[] = [];
-    for (const n of this.rs) {
-      out.push(n instanceof ControlNode ? { kind: 'control', seq: n.seq, flags: n.flags } : { kind: 'object', seq: n.seq });
+    let c = 0;
+    for (let e = this.rs.first(); e !== NONE; e = this.rs.after(e)) {
+      const seq = this.seqs[e]!;
+      for (; c < this.rsControls.length && before(this.rsControls[c]!.seq, seq); c++) out.push(controlEntry(this.rsControls[c]!));
+      out.push({ kind: 'object', seq });
     }
+    for (; c < this.rsControls.length; c++) out.push(controlEntry(this.rsControls[c]!));
     return out;
   }
 
@@ -200,22 +210,30 @@ export class FtfwSync extends SyncBase {
     return f;
   }
 
-  protected xmit(node: TxNode): void {
-    if (node instanceof ControlNode) {
-      // a resent ACK/NACK says HELLO only if we still do now
-      node.flags = (node.flags & ~(NET_F.HELLO | NET_F.HELLO_BACK)) | this.helloBits();
-      const ranged = (node.flags & (NET_F.ACK | NET_F.NACK | NET_F.RESYNC)) !== 0;
-      node.seq = this.sendControl(node.flags, node.from, node.to, !ranged);
-      if (ranged) this.rsAdd(node); // ACK/NACK/RESYNC are acknowledged (and resent) like data
-      return;
-    }
-    const seq = this.sendObject(node, this.helloBits());
+  protected xmitControl(node: ControlNode): void {
+    // a resent ACK/NACK says HELLO only if we still do now
+    node.flags = (node.flags & ~(NET_F.HELLO | NET_F.HELLO_BACK)) | this.helloBits();
+    const ranged = (node.flags & (NET_F.ACK | NET_F.NACK | NET_F.RESYNC)) !== 0;
+    node.seq = this.sendControl(node.flags, node.from, node.to, !ranged);
+    if (!ranged) return;
+    // ACK/NACK/RESYNC are acknowledged (and resent) like data
+    this.rsMakeRoom();
+    this.rsControls.push(node);
+    this.rsStats.current++;
+  }
+
+  protected override xmitEntry(e: number): void {
+    const seq = this.sendObject(e, this.helloBits());
     if (seq === undefined) {
-      node.put();
+      this.store.unref(e);
       return;
     }
-    node.seq = seq;
-    this.rsAdd(node); // the tx queue's reference moves to the resend queue
+    this.seqs = fit(this.seqs, e + 1);
+    this.seqs[e] = seq;
+    // the tx queue's reference moves to the resend queue
+    this.rsMakeRoom();
+    this.rs.push(e);
+    this.rsStats.current++;
   }
 
   protected override alive(): void {
@@ -227,53 +245,69 @@ export class FtfwSync extends SyncBase {
     }
   }
 
-  private rsAdd(node: TxNode): void {
-    if (this.rs.size >= this.options.resendQueueSize) {
-      // full: the oldest entry is given up (its peer may never get it, §2.3)
-      const oldest = this.rs.first()!;
-      this.rsDelete(oldest);
-      this.drop(oldest);
-      this.rsStats.noSpace++;
+  /** Full: the oldest message is given up (its peer may never get it, §2.3). */
+  private rsMakeRoom(): void {
+    if (this.rs.size + this.rsControls.length < this.options.resendQueueSize) return;
+    const e = this.rs.first();
+    const c = this.rsControls[0];
+    if (c !== undefined && (e === NONE || before(c.seq, this.seqs[e]!))) {
+      this.rsControls.shift();
+      this.rsStats.current--;
+    } else {
+      this.rsDelete(e);
+      this.store.unref(e);
     }
-    node.queue = 'rs';
-    this.rs.push(node);
-    this.rsStats.current++;
+    this.rsStats.noSpace++;
   }
 
-  private rsDelete(node: TxNode): void {
-    this.rs.remove(node);
+  private rsDelete(e: number): void {
+    this.rs.remove(e);
     this.rsStats.current--;
-    node.queue = 'none';
   }
 
-  /** ACK(from, to): release the acknowledged entries (skip those before `from`, stop after `to`). */
-  private rsAck(from: number, to: number): void {
-    for (const n of this.rs) {
-      if (before(n.seq, from)) continue;
-      if (before(to, n.seq)) break;
-      this.rsDelete(n);
-      this.drop(n);
+  /**
+   * The messages sent from `from` to `to`, out of the resend queue, in send order: entries
+   * (which keep the queue's reference) to `entry`, controls to `control`.
+   */
+  private rsTake(from: number, to: number, entry: (e: number) => void, control: (c: ControlNode) => void): void {
+    const inRange = (seq: number): boolean => !before(seq, from) && !before(to, seq);
+    for (let e = this.rs.first(); e !== NONE; ) {
+      const next = this.rs.after(e);
+      const seq = this.seqs[e]!;
+      if (before(to, seq)) break;
+      if (inRange(seq)) {
+        this.rsDelete(e);
+        entry(e);
+      }
+      e = next;
     }
+    const taken = this.rsControls.filter((c) => inRange(c.seq));
+    if (taken.length === 0) return;
+    this.rsControls = this.rsControls.filter((c) => !inRange(c.seq));
+    this.rsStats.current -= taken.length;
+    taken.forEach(control);
+  }
+
+  /** ACK(from, to): release the acknowledged messages. */
+  private rsAck(from: number, to: number): void {
+    this.rsTake(from, to, (e) => this.store.unref(e), () => undefined);
     if (this.tx.size > 0) this.scheduleTx(); // the window may have room again
   }
 
-  /** NACK(from, to): the entries in range go back to the tx queue (fresh seqs). */
+  /** NACK(from, to): the messages in range go back to the tx queue (fresh seqs). */
   private rsNack(from: number, to: number): void {
-    for (const n of this.rs) {
-      if (before(n.seq, from)) continue;
-      if (before(to, n.seq)) break;
-      this.rsDelete(n);
-      this.txAdd(n);
-    }
+    this.rsTake(
+      from,
+      to,
+      (e) => this.txAdd(e),
+      (c) => this.txAddControl(c),
+    );
   }
 
   /** The ACK/NACK/RESYNC messages waiting for a peer's ACK: their seqs meant something to its previous run. */
   private rsDropControls(): void {
-    for (const n of this.rs) {
-      if (!(n instanceof ControlNode)) continue;
-      this.rsDelete(n);
-      this.drop(n);
-    }
+    this.rsStats.current -= this.rsControls.length;
+    this.rsControls = [];
   }
 
   /**
@@ -285,18 +319,21 @@ export class FtfwSync extends SyncBase {
    * and what of them was lost would otherwise be gone for good.
    */
   private rsResendBefore(from: number): void {
-    for (const n of this.rs) {
-      if (!before(n.seq, from)) break;
-      this.rsDelete(n);
-      this.txAdd(n);
-    }
+    const oldest = this.rs.first();
+    if (oldest === NONE && this.rsControls.length === 0) return;
+    const c = this.rsControls[0];
+    const start = oldest !== NONE && (c === undefined || before(this.seqs[oldest]!, c.seq)) ? this.seqs[oldest]! : c!.seq;
+    this.rsNack(start, (from - 1) >>> 0);
   }
 
   private rsClear(): void {
-    for (const n of this.rs) {
-      this.rsDelete(n);
-      this.drop(n);
-    }
+    for (let e = this.rs.shift(); e !== NONE; e = this.rs.shift()) this.store.unref(e);
+    this.rsControls = [];
+    this.rsStats.current = 0;
     if (this.tx.size > 0) this.scheduleTx();
   }
+}
+
+function controlEntry(c: ControlNode): RsQueueEntry {
+  return { kind: 'control', seq: c.seq, flags: c.flags };
 }

@@ -1,15 +1,16 @@
 /**
  * The interface every sync mode implements, and the transmit machinery they share
  * (conntrackd `sync-mode.c` + the tx queue, shared/spec/conntrackd.md §2.1): a queue of
- * cache objects and control nodes, drained in one run that batches messages into datagrams;
- * the message type of an object is computed at send time from its status.
+ * internal-cache entries and control messages, drained in one run that batches messages into
+ * datagrams; the message type of an entry is computed at send time from its status.
  */
 import type { Transport } from '../channel/transport.js';
 import type { SyncModeName } from '../config/types.js';
 import type { CtEventType } from '../model/conntrack.js';
 import type { NetworkStats, QueueStats, RsQueueEntry, SequenceStats } from '../stats.js';
-import type { SyncObject } from '../cache/internal.js';
-import type { Queued } from '../cache/object.js';
+import { NONE } from '../cache/store.js';
+import type { RecordStore } from '../cache/store.js';
+import { KIND_EXP } from '../kernel/record.js';
 import { DatagramBatcher } from '../wire/batcher.js';
 import { MessageBuilder } from '../wire/build.js';
 import type { BuildOptions } from '../wire/build.js';
@@ -18,7 +19,7 @@ import type { NetHeader } from '../wire/nethdr.js';
 import { ReceivePipeline } from '../wire/receive.js';
 import type { ExternalHandler, MsgResult } from '../wire/receive.js';
 import { SeqCounter, SequenceTracker } from '../wire/sequence.js';
-import { NodeQueue } from './queue.js';
+import { QueueLinks, SlotQueue } from './queue.js';
 import type { Scheduler, TimerHandle } from './scheduler.js';
 import { seconds } from './scheduler.js';
 
@@ -26,6 +27,8 @@ import { seconds } from './scheduler.js';
 export interface SyncContext {
   transport: Transport;
   scheduler: Scheduler;
+  /** The internal cache's entries: what `enqueue` is given are slots of this store. */
+  store: RecordStore;
   build: BuildOptions;
   /** Received NEW/UPD/DEL: the external cache, or direct injection (DisableExternalCache). */
   external: ExternalHandler;
@@ -48,10 +51,10 @@ export interface SyncMode {
   /** Arms the timers; `startupResync` queues one RESYNC request (§3.6). */
   start(startupResync: boolean): void;
   stop(): void;
-  /** An internal-cache object changed and must be replicated (idempotent, coalescing). */
-  enqueue(obj: SyncObject): void;
-  /** Every add/update/destroy of an internal object, whatever its origin (ALARM's timers). */
-  objectChanged(obj: SyncObject): void;
+  /** An internal-cache entry changed and must be replicated (idempotent, coalescing). */
+  enqueue(e: number): void;
+  /** Every add/update/destroy of an internal entry, whatever its origin (ALARM's timers). */
+  objectChanged(e: number): void;
   /** The channels' ReceiveHandler. */
   receive(payload: Buffer, link: number): void;
   /** Called with the link a valid DATA/CTL message came from (it becomes the TX link, §4.5). */
@@ -73,10 +76,7 @@ export interface SyncMode {
 }
 
 /** A queued control message (`Q_ELEM_CTL`); seq is assigned when sent. */
-export class ControlNode implements Queued {
-  queue: 'none' | 'tx' | 'rs' = 'none';
-  prevQueued: Queued | undefined = undefined;
-  nextQueued: Queued | undefined = undefined;
+export class ControlNode {
   seq = 0;
   constructor(
     public flags: number,
@@ -85,7 +85,9 @@ export class ControlNode implements Queued {
   ) {}
 }
 
-export type TxNode = SyncObject | ControlNode;
+/** The ids of the queues in a mode's QueueLinks. */
+export const TXQ = 1;
+export const RSQ = 2;
 
 /** conntrackd's INT_MAX bound of the tx queue. */
 const TXQUEUE_MAX = 2147483647;
@@ -96,8 +98,8 @@ const DATA_TYPE = { new: 0, alive: 1, dead: 2 } as const;
 const EVENT_TYPE = { new: 0, update: 1, destroy: 2 } as const;
 
 /** `object_status_to_network_type`: NEW→*_NEW, ALIVE→*_UPD, DEAD→*_DEL. */
-export function networkType(obj: SyncObject): number {
-  return DATA_TYPE[obj.status] + (obj.kind === 'exp' ? NET_T.EXP_NEW : NET_T.CT_NEW);
+export function networkType(store: RecordStore, e: number): number {
+  return DATA_TYPE[store.status(e)] + (store.kind(e) === KIND_EXP ? NET_T.EXP_NEW : NET_T.CT_NEW);
 }
 
 export abstract class SyncBase implements SyncMode {
@@ -108,12 +110,14 @@ export abstract class SyncBase implements SyncMode {
   protected readonly builder: MessageBuilder;
   protected readonly seq: SeqCounter;
   protected readonly batcher: DatagramBatcher;
+  protected readonly store: RecordStore;
+  protected readonly links = new QueueLinks();
   /**
    * The tx queue (`-s queue` counts both parts as one): control messages go out first, then
-   * objects while the mode lets them (`mayTransmitObjects`), so an ACK never waits behind data.
+   * entries while the mode lets them (`mayTransmitObjects`), so an ACK never waits behind data.
    */
-  protected readonly tx = new NodeQueue<SyncObject>();
-  private readonly txControls = new NodeQueue<ControlNode>();
+  protected readonly tx = new SlotQueue(this.links, TXQ);
+  private readonly txControls: ControlNode[] = [];
   protected readonly txStats: QueueStats = { name: 'txqueue', current: 0, max: TXQUEUE_MAX, noSpace: 0 };
   /** ALARM sends no ALIVE: it turns this off. */
   protected usesAlive = true;
@@ -122,6 +126,7 @@ export abstract class SyncBase implements SyncMode {
   private running = false;
 
   constructor(protected readonly ctx: SyncContext) {
+    this.store = ctx.store;
     this.builder = new MessageBuilder(ctx.build);
     this.seq = new SeqCounter(() => seconds(ctx.scheduler));
     this.batcher = new DatagramBatcher(ctx.transport);
@@ -140,8 +145,17 @@ export abstract class SyncBase implements SyncMode {
   /** The mode's classification of a received message (`sync->recv`). */
   abstract recv(h: NetHeader): MsgResult;
 
-  /** Sends one queued node (`tx_queue_xmit`); the node is already out of the tx queue. */
-  protected abstract xmit(node: TxNode): void;
+  /**
+   * Sends one queued entry (`tx_queue_xmit`); it is already out of the tx queue and holds the
+   * queue's reference. Sent once, then released (NOTRACK, ALARM); FT-FW keeps it to resend.
+   */
+  protected xmitEntry(e: number): void {
+    this.sendObject(e, 0);
+    this.store.unref(e);
+  }
+
+  /** Sends one queued control message; it is already out of the tx queue. */
+  protected abstract xmitControl(node: ControlNode): void;
 
   start(startupResync: boolean): void {
     this.running = true;
@@ -160,14 +174,14 @@ export abstract class SyncBase implements SyncMode {
     this.pipeline.receive(payload, link);
   }
 
-  enqueue(obj: SyncObject): void {
-    if (obj.queue === 'none') {
-      obj.get();
-      this.txAdd(obj);
+  enqueue(e: number): void {
+    if (this.links.queueOf(e) === 0) {
+      this.store.ref(e);
+      this.txAdd(e);
     }
   }
 
-  objectChanged(_obj: SyncObject): void {}
+  objectChanged(_e: number): void {}
 
   requestResync(): void {
     // the RESYNC control goes out with the 16-byte header and from = to = 0 (§1.4)
@@ -181,8 +195,8 @@ export abstract class SyncBase implements SyncMode {
   }
 
   flushQueues(): void {
-    for (let node = this.txControls.shift(); node !== undefined; node = this.txControls.shift()) this.drop(node);
-    for (let node = this.tx.shift(); node !== undefined; node = this.tx.shift()) this.drop(node);
+    this.txControls.length = 0;
+    for (let e = this.tx.shift(); e !== NONE; e = this.tx.shift()) this.store.unref(e);
     this.txStats.current = 0;
   }
 
@@ -201,8 +215,14 @@ export abstract class SyncBase implements SyncMode {
 
   runTx(): void {
     this.txScheduled = false;
-    for (let node = this.txControls.shift(); node !== undefined; node = this.txControls.shift()) this.transmit(node);
-    while (this.tx.size > 0 && this.mayTransmitObjects()) this.transmit(this.tx.shift()!);
+    for (let node = this.txControls.shift(); node !== undefined; node = this.txControls.shift()) {
+      this.txStats.current--;
+      this.xmitControl(node);
+    }
+    while (this.tx.size > 0 && this.mayTransmitObjects()) {
+      this.txStats.current--;
+      this.xmitEntry(this.tx.shift());
+    }
     this.batcher.flush();
     if (this.running) this.armAlive();
   }
@@ -215,37 +235,30 @@ export abstract class SyncBase implements SyncMode {
     return true;
   }
 
-  protected txAdd(node: TxNode): void {
-    node.queue = 'tx';
-    if (node instanceof ControlNode) this.txControls.push(node);
-    else this.tx.push(node);
+  /** Queues an entry that holds a reference for the queue. */
+  protected txAdd(e: number): void {
+    this.tx.push(e);
     this.txStats.current++;
     this.scheduleTx();
   }
 
-  private transmit(node: TxNode): void {
-    this.txStats.current--;
-    node.queue = 'none';
-    this.xmit(node);
+  protected txAddControl(node: ControlNode): void {
+    this.txControls.push(node);
+    this.txStats.current++;
+    this.scheduleTx();
   }
 
   protected queueControl(flags: number, from = 0, to = 0): void {
-    this.txAdd(new ControlNode(flags, from, to));
+    this.txAddControl(new ControlNode(flags, from, to));
   }
 
-  /** Releases a queued node without sending it. */
-  protected drop(node: TxNode): void {
-    node.queue = 'none';
-    if (!(node instanceof ControlNode)) node.put();
-  }
-
-  /** Builds and batches an object's message with its current state; returns the seq used. */
-  protected sendObject(obj: SyncObject, flags: number): number | undefined {
-    const type = networkType(obj);
-    const { store } = obj.owner;
-    const b = store.buf(obj.slot);
-    const o = store.at(obj.slot);
-    return this.emit(obj.kind === 'ct' ? this.builder.conntrack(type, flags, 0, b, o) : this.builder.expectation(type, flags, 0, b, o));
+  /** Builds and batches an entry's message with its current state; returns the seq used. */
+  protected sendObject(e: number, flags: number): number | undefined {
+    const s = this.store;
+    const type = networkType(s, e);
+    const b = s.buf(e);
+    const o = s.at(e);
+    return this.emit(s.kind(e) === KIND_EXP ? this.builder.expectation(type, flags, 0, b, o) : this.builder.conntrack(type, flags, 0, b, o));
   }
 
   /** 16-byte control (ACK, NACK, RESYNC) or 8-byte one (ALIVE); returns the seq used. */

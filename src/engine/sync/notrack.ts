@@ -6,8 +6,8 @@
 import { NET_F, isCtl, isData } from '../wire/nethdr.js';
 import type { NetHeader } from '../wire/nethdr.js';
 import { MsgResult } from '../wire/receive.js';
-import { ControlNode, SyncBase } from './mode.js';
-import type { TxNode } from './mode.js';
+import { SyncBase } from './mode.js';
+import type { ControlNode } from './mode.js';
 
 export class NotrackSync extends SyncBase {
   readonly name = 'NOTRACK' as const;
@@ -30,14 +30,9 @@ export class NotrackSync extends SyncBase {
     return MsgResult.BAD; // ACK, NACK and anything else
   }
 
-  protected xmit(node: TxNode): void {
-    if (node instanceof ControlNode) {
-      const ranged = (node.flags & NET_F.RESYNC) !== 0;
-      node.seq = this.sendControl(node.flags, 0, 0, !ranged);
-      return;
-    }
-    this.sendObject(node, 0);
-    node.put();
+  protected xmitControl(node: ControlNode): void {
+    const ranged = (node.flags & NET_F.RESYNC) !== 0;
+    node.seq = this.sendControl(node.flags, 0, 0, !ranged);
   }
 
   protected override alive(): void {

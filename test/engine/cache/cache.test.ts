@@ -6,22 +6,24 @@
 import { describe, expect, it } from 'vitest';
 import type { Conntrack, Expectation } from '../../../src/engine/model/conntrack.js';
 import { Cache } from '../../../src/engine/cache/cache.js';
+import { NONE, RecordStore } from '../../../src/engine/cache/store.js';
 import { InternalCache } from '../../../src/engine/cache/internal.js';
-import type { Origin, SyncObject } from '../../../src/engine/cache/internal.js';
+import type { Origin } from '../../../src/engine/cache/internal.js';
 import { ExternalCache } from '../../../src/engine/cache/external.js';
 import { compileFilter, expectationAccepted } from '../../../src/engine/cache/filter.js';
 import { commitOrder, commitTimeout, sentTimeout } from '../../../src/engine/cache/commit.js';
 import { conntrackCacheKey, conntrackKey, expectationCacheKey } from '../../../src/engine/cache/key.js';
 import { FakeScheduler, tcpFlow } from '../sync/harness.js';
 import { slot } from '../../helpers/records.js';
+import { KIND_CT, KIND_EXP } from '../../../src/engine/kernel/record.js';
 
 let now = 1000;
 const clock = () => now;
 
 function internal(opts: Partial<ConstructorParameters<typeof InternalCache>[0]> = {}) {
   const c = new InternalCache({ hashLimit: 100, nowSeconds: clock, ...opts });
-  const queued: SyncObject[] = [];
-  c.onEnqueue = (o) => queued.push(o);
+  const queued: number[] = [];
+  c.onEnqueue = (e) => queued.push(e);
   return { c, queued };
 }
 
@@ -67,18 +69,30 @@ describe('keys', () => {
     expect(hashes.size).toBeGreaterThan(20_000 - 3); // 30 random bits: ~0.2 collisions expected
   });
 
-  it('objects whose key hashes collide are kept apart', () => {
+  it('entries whose key hashes collide are kept apart', () => {
     const collide = { hash: () => 7, same: conntrackCacheKey.same };
-    const c = new Cache<Conntrack>('internal', 'ct', collide, 100, clock);
-    const objs = [1, 2, 3].map((i) => c.add(...slot(tcpFlow(i)))!);
-    expect([1, 2, 3].every((i) => c.find(...slot(tcpFlow(i))) === objs[i - 1])).toBe(true);
-    c.remove(objs[1]!);
-    expect(c.find(...slot(tcpFlow(2)))).toBeUndefined();
-    expect(c.find(...slot(tcpFlow(1))) === objs[0] && c.find(...slot(tcpFlow(3))) === objs[2]).toBe(true);
+    const c = new Cache<Conntrack>('internal', 'ct', new RecordStore(), collide, 100, clock);
+    const entries = [1, 2, 3].map((i) => c.add(...slot(tcpFlow(i))));
+    expect([1, 2, 3].every((i) => c.find(...slot(tcpFlow(i))) === entries[i - 1])).toBe(true);
+    c.remove(entries[1]!);
+    expect(c.find(...slot(tcpFlow(2)))).toBe(NONE);
+    expect(c.find(...slot(tcpFlow(1))) === entries[0] && c.find(...slot(tcpFlow(3))) === entries[2]).toBe(true);
     expect([...c.values()].length).toBe(2);
     c.flush();
     expect(c.size).toBe(0);
-    expect(c.find(...slot(tcpFlow(1)))).toBeUndefined();
+    expect(c.find(...slot(tcpFlow(1)))).toBe(NONE);
+  });
+
+  it('the table grows past its first buckets and finds every entry, and freed slots are reused', () => {
+    const c = new Cache<Conntrack>('internal', 'ct', new RecordStore(), conntrackCacheKey, 10_000, clock);
+    const entries = Array.from({ length: 5000 }, (_, i) => c.add(...slot(tcpFlow(i))));
+    expect(entries.every((e, i) => c.find(...slot(tcpFlow(i))) === e)).toBe(true);
+    for (let i = 0; i < 5000; i += 2) c.remove(entries[i]!);
+    expect(c.size).toBe(2500);
+    expect(entries.every((e, i) => c.find(...slot(tcpFlow(i))) === (i % 2 ? e : NONE))).toBe(true);
+    const again = Array.from({ length: 2500 }, (_, i) => c.add(...slot(tcpFlow(10_000 + i))));
+    expect(Math.max(...again)).toBeLessThan(5000); // no new slot while freed ones wait
+    expect(again.every((e, i) => c.find(...slot(tcpFlow(10_000 + i))) === e && c.decode(e).orig.src === tcpFlow(10_000 + i).orig.src)).toBe(true);
   });
 });
 
@@ -86,22 +100,20 @@ describe('InternalCache', () => {
   it('NEW/UPD/DESTROY: statuses, merge of the full state, counters stripped, stats as conntrackd counts', () => {
     const { c, queued } = internal();
     c.ctEvent('new', 0, ...slot({ ...tcpFlow(1), counters: { origPackets: 1, origBytes: 2, replyPackets: 3, replyBytes: 4 } }));
-    const obj = c.ct.find(...slot(tcpFlow(1)))!;
-    expect(obj.status).toBe('new');
-    expect(obj.data.counters).toBeUndefined();
+    const e = c.ct.find(...slot(tcpFlow(1)));
+    expect(c.ct.view(e).status).toBe('new');
+    expect(c.ct.view(e).data.counters).toBeUndefined();
     now = 1005;
     c.ctEvent('update', 0, ...slot({ orig: tcpFlow(1).orig, mark: 7, tcp: { state: 4 } }));
-    expect(obj.status).toBe('alive');
-    expect(obj.lastupdate).toBe(1005);
-    expect(obj.lifetime).toBe(1000);
-    // merged: the cached object keeps everything and carries the update
-    expect(obj.data).toMatchObject({ status: 0xe, timeout: 3600, mark: 7, tcp: { state: 4 } });
-    obj.get(); // a sync queue holds it
+    expect(c.ct.view(e)).toMatchObject({ status: 'alive', lastupdate: 1005, lifetime: 1000 });
+    // merged: the cached entry keeps everything and carries the update
+    expect(c.ct.view(e).data).toMatchObject({ status: 0xe, timeout: 3600, mark: 7, tcp: { state: 4 } });
+    c.store.ref(e); // a sync queue holds it
     c.ctEvent('destroy', 0, ...slot(tcpFlow(1)));
-    expect(obj.status).toBe('dead');
+    expect(c.ct.status(e)).toBe('dead');
     expect(c.ct.stats).toMatchObject({ active: 0, total: 1, createdOk: 1, updatedOk: 1, deletedOk: 1 });
-    expect(queued.map((o) => o.status)).toEqual(['dead', 'dead', 'dead']); // same object, 3 enqueues
-    obj.put(); // sent / acknowledged
+    expect(queued).toEqual([e, e, e]); // same entry, 3 enqueues
+    c.store.unref(e); // sent / acknowledged
     expect(c.ct.size).toBe(0);
     expect(c.ct.stats.total).toBe(0);
   });
@@ -109,26 +121,25 @@ describe('InternalCache', () => {
   it('UPD for an unknown flow creates it (cache_update_force); NEW over an existing one recreates', () => {
     const { c } = internal();
     c.ctEvent('update', 0, ...slot(tcpFlow(2)));
-    const first = c.ct.find(...slot(tcpFlow(2)))!;
-    expect(first.status).toBe('new');
+    const first = c.ct.find(...slot(tcpFlow(2)));
+    expect(c.ct.status(first)).toBe('new');
     c.ctEvent('new', 0, ...slot({ ...tcpFlow(2), mark: 3 }));
-    const second = c.ct.find(...slot(tcpFlow(2)))!;
-    expect(second).not.toBe(first);
-    expect(second.data.mark).toBe(3);
+    const second = c.ct.find(...slot(tcpFlow(2)));
+    expect(c.ct.view(second)).toMatchObject({ status: 'new', data: { mark: 3 } });
     expect(c.ct.stats).toMatchObject({ createdOk: 2, deletedOk: 1, active: 1, total: 1 });
   });
 
-  it('a flow recreated while its DEL is still queued: the old DEAD object lives on detached', () => {
+  it('a flow recreated while its DEL is still queued: the old DEAD entry lives on detached', () => {
     const { c } = internal();
     c.ctEvent('new', 0, ...slot(tcpFlow(3)));
-    const old = c.ct.find(...slot(tcpFlow(3)))!;
-    old.get(); // queued for its DEL
+    const old = c.ct.find(...slot(tcpFlow(3)));
+    c.store.ref(old); // queued for its DEL
     c.ctEvent('destroy', 0, ...slot(tcpFlow(3)));
     c.ctEvent('new', 0, ...slot(tcpFlow(3)));
-    const fresh = c.ct.find(...slot(tcpFlow(3)))!;
+    const fresh = c.ct.find(...slot(tcpFlow(3)));
     expect(fresh).not.toBe(old);
-    expect([old.status, old.attached, fresh.status]).toEqual(['dead', false, 'new']);
-    old.put(); // the queue lets go: nothing happens to the new entry
+    expect([c.ct.status(old), c.ct.attached(old), c.ct.status(fresh)]).toEqual(['dead', false, 'new']);
+    c.store.unref(old); // the queue lets go: nothing happens to the new entry
     expect(c.ct.find(...slot(tcpFlow(3)))).toBe(fresh);
     expect(c.ct.stats).toMatchObject({ active: 1, total: 1, createdOk: 2, deletedOk: 1 });
     c.flush();
@@ -188,8 +199,8 @@ describe('InternalCache', () => {
     expect(c.exp.size).toBe(1);
     c.expEvent('new', 0, ...slot({ ...exp, helper: 'ftp' }));
     expect(c.exp.size).toBe(1);
-    expect(queued.map((o) => o.kind)).toEqual(['ct', 'exp']);
-    expect([...c.objects()].map((o) => o.kind)).toEqual(['ct', 'exp']);
+    expect(queued.map((e) => c.store.kind(e))).toEqual([KIND_CT, KIND_EXP]);
+    expect([...c.entries()]).toEqual(queued);
     expect(expectationAccepted({ ...exp, helper: undefined }, ['sip'])).toBe(false);
     expect(expectationAccepted({ ...exp, helper: undefined }, 'all')).toBe(true);
     expect(expectationAccepted(exp, undefined)).toBe(false);
@@ -201,11 +212,11 @@ describe('ExternalCache', () => {
     const e = new ExternalCache({ hashLimit: 10, nowSeconds: clock });
     e.conntrack('new', ...slot(tcpFlow(1, { mark: 1 })));
     e.conntrack('update', ...slot({ ...tcpFlow(1), mark: 2 }));
-    expect(e.ct.find(...slot(tcpFlow(1)))!.data.mark).toBe(2);
+    expect(e.ct.decode(e.ct.find(...slot(tcpFlow(1)))).mark).toBe(2);
     e.conntrack('update', ...slot(tcpFlow(2)));
     expect(e.ct.size).toBe(2);
     e.conntrack('new', ...slot(tcpFlow(1)));
-    expect(e.ct.find(...slot(tcpFlow(1)))!.data.mark).toBeUndefined();
+    expect(e.ct.decode(e.ct.find(...slot(tcpFlow(1)))).mark).toBeUndefined();
     e.conntrack('destroy', ...slot(tcpFlow(1)));
     e.conntrack('destroy', ...slot(tcpFlow(1)));
     expect(e.ct.size).toBe(1);
@@ -220,8 +231,7 @@ describe('ExternalCache', () => {
     e.conntrack('new', ...slot(tcpFlow(1)));
     sched.advance(100_000);
     e.conntrack('update', ...slot(tcpFlow(1)));
-    const obj = e.ct.find(...slot(tcpFlow(1)))!;
-    expect(e.expiresIn(obj, 150)).toBe(130);
+    expect(e.expiresIn(e.ct.find(...slot(tcpFlow(1))), 150)).toBe(130);
     sched.advance(179_000);
     expect(e.ct.size).toBe(1);
     sched.advance(2_000);
@@ -256,7 +266,7 @@ describe('commit helpers (§3.3)', () => {
     e.conntrack('new', ...slot(tcpFlow(1, { master: tcpFlow(9).orig })));
     e.conntrack('new', ...slot(tcpFlow(2)));
     e.conntrack('new', ...slot(tcpFlow(3)));
-    expect([...commitOrder(e.ct)].map((o) => o.data.orig.src)).toEqual(['10.1.0.2', '10.1.0.3', '10.1.0.1']);
+    expect([...commitOrder(e.ct)].map((x) => e.ct.decode(x).orig.src)).toEqual(['10.1.0.2', '10.1.0.3', '10.1.0.1']);
   });
 
   it('CommitTimeout, else NTA_TIMEOUT − elapsed, 60 when negative, 0 when nothing is known', () => {
@@ -270,7 +280,7 @@ describe('commit helpers (§3.3)', () => {
     e.conntrack('new', ...slot(tcpFlow(1, { timeout: 300 })));
     e.conntrack('new', ...slot(tcpFlow(2, { timeout: undefined })));
     e.expectation('new', ...slot({ master: tcpFlow(1).orig, tuple: tcpFlow(3).orig, mask: tcpFlow(1).orig, timeout: 7 }));
-    expect([...e.ct.values()].map((o) => sentTimeout(e.ct, o))).toEqual([300, 0]);
-    expect([...e.exp.values()].map((o) => sentTimeout(e.exp, o))).toEqual([7]);
+    expect([...e.ct.values()].map((x) => sentTimeout(e.ct, x))).toEqual([300, 0]);
+    expect([...e.exp.values()].map((x) => sentTimeout(e.exp, x))).toEqual([7]);
   });
 });

@@ -11,6 +11,8 @@ import type { KernelTable } from '../../../src/engine/kernel/kernel-table.js';
 import { SyncEngine } from '../../../src/engine/daemon/engine.js';
 import type { EngineLog } from '../../../src/engine/daemon/log.js';
 import { FakeScheduler, prng, syncConfig } from '../sync/harness.js';
+import { cached } from '../../helpers/records.js';
+import type { Cache } from '../../../src/engine/cache/cache.js';
 
 export { FakeScheduler, prng };
 
@@ -171,15 +173,15 @@ export function udpFlow(i: number, over: Partial<Conntrack> = {}): Conntrack {
   };
 }
 
-/** orig-tuple keys of the non-DEAD objects of a cache. */
-export function keysOf(objs: Iterable<{ status: string; data: Conntrack }>): string[] {
-  const out: string[] = [];
-  for (const o of objs) if (o.status !== 'dead') out.push(`${o.data.orig.src}:${o.data.orig.sport}>${o.data.orig.dst}:${o.data.orig.dport}/${o.data.zone ?? 0}`);
-  return out.sort();
+/** orig-tuple keys of the flows, or of the non-DEAD entries of a cache. */
+export function keysOf(flows: Cache<Conntrack> | Conntrack[]): string[] {
+  return (Array.isArray(flows) ? flows : cached(flows))
+    .map((c) => `${c.orig.src}:${c.orig.sport}>${c.orig.dst}:${c.orig.dport}/${c.zone ?? 0}`)
+    .sort();
 }
 
 export async function kernelKeys(t: KernelTable): Promise<string[]> {
   const all: Conntrack[] = [];
   await t.dump((b) => all.push(...b));
-  return keysOf(all.map((data) => ({ status: 'alive', data })));
+  return keysOf(all);
 }

@@ -54,7 +54,7 @@ describe('ALARM', () => {
     expect(b.engine.external!.ct.size).toBe(0);
     a.link.loss = 0;
     await settle(sched, 7000, 250);
-    expect(keysOf(b.engine.external!.ct.values())).toEqual(await kernelKeys(a.tool));
+    expect(keysOf(b.engine.external!.ct)).toEqual(await kernelKeys(a.tool));
     const [e] = b.engine.externalEntries('ct');
     expect(e!.expiresIn).toBeGreaterThan(0);
     expect(e!.expiresIn).toBeLessThanOrEqual(15);
@@ -105,10 +105,10 @@ describe('PollSecs', () => {
     expect(b.engine.external!.ct.size).toBe(0);
     expect(a.engine.snapshot().runtime.eventsReceived).toBe(0n);
     await settle(sched, 1500, 250);
-    expect(keysOf(b.engine.external!.ct.values())).toEqual(await kernelKeys(a.tool));
+    expect(keysOf(b.engine.external!.ct)).toEqual(await kernelKeys(a.tool));
     await a.tool.delete({ orig: tcpFlow(4).orig });
     await settle(sched, 2500, 250);
-    expect(keysOf(b.engine.external!.ct.values())).toEqual(await kernelKeys(a.tool));
+    expect(keysOf(b.engine.external!.ct)).toEqual(await kernelKeys(a.tool));
     expect(b.engine.external!.ct.size).toBe(9);
   });
 });

@@ -8,6 +8,7 @@ import type { Conntrack } from '../../../src/engine/model/conntrack.js';
 import type { KernelTable } from '../../../src/engine/kernel/kernel-table.js';
 import { NET_T } from '../../../src/engine/wire/nethdr.js';
 import { engineConfig, enginePair, keysOf, kernelKeys, settle, stoppedAfterEach, tcpFlow, type Side } from './harness.js';
+import { cached } from '../../helpers/records.js';
 
 const running = stoppedAfterEach();
 const started = (p: { a: Side; b: Side }): Promise<void> => running(p.a, p.b);
@@ -20,17 +21,17 @@ describe('SyncEngine: kernel → internal cache → peer external cache', () => 
     await a.tool.create(tcpFlow(1, { mark: 7, zone: 3 }));
     await a.tool.create({ ...tcpFlow(2), snat: { addr: '192.0.2.1', port: 61000 } });
     await settle(sched, 300);
-    expect(keysOf(b.engine.external!.ct.values())).toEqual(await kernelKeys(a.tool));
-    const one = [...b.engine.external!.ct.values()].find((o) => o.data.orig.src === '10.1.0.1')!;
-    expect(one.data).toMatchObject({ mark: 7, zone: 3, tcp: { state: 3 }, status: expect.any(Number) });
-    const two = [...b.engine.external!.ct.values()].find((o) => o.data.orig.src === '10.1.0.2')!;
-    expect(two.data.snat).toEqual({ addr: '192.0.2.1', port: 61000 });
+    expect(keysOf(b.engine.external!.ct)).toEqual(await kernelKeys(a.tool));
+    const one = cached(b.engine.external!.ct).find((c) => c.orig.src === '10.1.0.1')!;
+    expect(one).toMatchObject({ mark: 7, zone: 3, tcp: { state: 3 }, status: expect.any(Number) });
+    const two = cached(b.engine.external!.ct).find((c) => c.orig.src === '10.1.0.2')!;
+    expect(two.snat).toEqual({ addr: '192.0.2.1', port: 61000 });
 
     await a.tool.update({ orig: tcpFlow(1).orig, zone: 3, mark: 99 });
     await a.tool.delete({ orig: tcpFlow(2).orig });
     await settle(sched, 300);
-    expect(keysOf(b.engine.external!.ct.values())).toEqual(['10.1.0.1:40001>10.0.2.10:80/3']);
-    expect([...b.engine.external!.ct.values()][0]!.data.mark).toBe(99);
+    expect(keysOf(b.engine.external!.ct)).toEqual(['10.1.0.1:40001>10.0.2.10:80/3']);
+    expect(cached(b.engine.external!.ct)[0]!.mark).toBe(99);
     const st = p.a.engine.snapshot();
     expect(st.runtime.eventsReceived).toBe(4n);
     expect(st.internal!.ct.active).toBe(1);
@@ -62,9 +63,9 @@ describe('SyncEngine: kernel → internal cache → peer external cache', () => 
     await started(p);
     await settle(sched, 300);
     // the dump showed flow 1 (deleted later, by event) — the internal cache has what the kernel has
-    expect(keysOf(a.engine.internal!.ct.values())).toEqual(await kernelKeys(a.tool));
+    expect(keysOf(a.engine.internal!.ct)).toEqual(await kernelKeys(a.tool));
     // only the event-borne flow crossed the link (the dump sends nothing, §3.1)
-    expect(keysOf(b.engine.external!.ct.values())).toEqual(['10.1.0.100:40100>10.0.2.10:80/0']);
+    expect(keysOf(b.engine.external!.ct)).toEqual(['10.1.0.100:40100>10.0.2.10:80/0']);
   });
 
   it('FT-FW with 20 % loss both ways converges to equal caches with 10,000 flows', async () => {
@@ -86,8 +87,8 @@ describe('SyncEngine: kernel → internal cache → peer external cache', () => 
     await settle(sched, 5000, 250);
     const want = await kernelKeys(a.tool);
     expect(want.length).toBe(9000);
-    expect(keysOf(b.engine.external!.ct.values())).toEqual(want);
-    const marks = [...b.engine.external!.ct.values()].filter((o) => o.data.mark === 424242).length;
+    expect(keysOf(b.engine.external!.ct)).toEqual(want);
+    const marks = cached(b.engine.external!.ct).filter((c) => c.mark === 424242).length;
     expect(marks).toBe(2000);
     expect(b.engine.snapshot().sequence.lost).toBeGreaterThan(0n);
     expect(b.engine.snapshot().network.malformed).toBe(0n);
@@ -103,7 +104,7 @@ describe('SyncEngine: kernel → internal cache → peer external cache', () => 
     await a.tool.update({ orig: tcpFlow(1).orig, mark: 5 });
     await settle(sched, 100);
     expect(a.link.types).toEqual([NET_T.CT_NEW, NET_T.CT_UPD]);
-    expect(keysOf(b.engine.external!.ct.values())).toEqual(['10.1.0.1:40001>10.0.2.10:80/0']);
+    expect(keysOf(b.engine.external!.ct)).toEqual(['10.1.0.1:40001>10.0.2.10:80/0']);
     const st = a.engine.snapshot();
     expect(st.internal).toBeUndefined();
     expect(st.bypass!.ct).toMatchObject({ created: 1, updated: 1, destroyed: 0 });
@@ -111,6 +112,6 @@ describe('SyncEngine: kernel → internal cache → peer external cache', () => 
     b.engine.external!.flush();
     a.engine.sendBulk();
     await settle(sched, 100);
-    expect(keysOf(b.engine.external!.ct.values())).toEqual(['10.1.0.1:40001>10.0.2.10:80/0']);
+    expect(keysOf(b.engine.external!.ct)).toEqual(['10.1.0.1:40001>10.0.2.10:80/0']);
   });
 });

@@ -7,6 +7,7 @@ import type { Conntrack, CtEvent } from '../../../src/engine/model/conntrack.js'
 import { ExternalCache } from '../../../src/engine/cache/external.js';
 import { InternalCache } from '../../../src/engine/cache/internal.js';
 import { conntrackKey } from '../../../src/engine/cache/key.js';
+import type { Cache } from '../../../src/engine/cache/cache.js';
 import { createSyncMode } from '../../../src/engine/sync/index.js';
 import type { SyncMode } from '../../../src/engine/sync/mode.js';
 import type { Scheduler, TimerHandle } from '../../../src/engine/sync/scheduler.js';
@@ -160,6 +161,7 @@ export class Node {
       cfg,
       {
         transport,
+        store: this.internal.store,
         scheduler: {
           now: () => sched.now(),
           setTimer: (ms, fn) => sched.setTimer(ms, fn),
@@ -169,7 +171,7 @@ export class Node {
         build: { sendTimeout: cfg.commitTimeout === undefined, tcpWindowTracking: cfg.tcpWindowTracking },
         external: this.external,
         resendAll: () => {
-          for (const o of this.internal.objects()) this.mode.enqueue(o);
+          for (const e of this.internal.entries()) this.mode.enqueue(e);
         },
         log: (m) => this.log.push(m),
       },
@@ -216,8 +218,12 @@ export function messageTypes(wire: Sent[], from: string): number[] {
 }
 
 /** The state of a cache as comparable rows (key → wire-visible state). */
-export function snapshot(objects: Iterable<{ status: string; data: Conntrack }>, includeDead = false) {
+export function snapshot(cache: Cache<Conntrack>, includeDead = false) {
   const rows: Record<string, Conntrack> = {};
-  for (const o of objects) if (includeDead || o.status !== 'dead') rows[conntrackKey(o.data)] = o.data;
+  for (const e of cache.values()) {
+    if (!includeDead && cache.isDead(e)) continue;
+    const data = cache.decode(e);
+    rows[conntrackKey(data)] = data;
+  }
   return rows;
 }

@@ -37,8 +37,8 @@ function load(node: Node, ops: number, seed: number): void {
   }
 }
 
-const internalRows = (n: Node) => snapshot(n.internal.ct.values());
-const externalRows = (n: Node) => snapshot(n.external.ct.values(), true);
+const internalRows = (n: Node) => snapshot(n.internal.ct);
+const externalRows = (n: Node) => snapshot(n.external.ct, true);
 
 describe('FT-FW', () => {
   it('converges under 20 % datagram loss in both directions: external cache = internal cache', () => {
@@ -210,7 +210,7 @@ describe('FT-FW', () => {
     a.event('new', master);
     a.internal.expEvent('new', 0, ...slot(exp));
     sched.advance(10);
-    expect([...b.external.exp.values()].map((o) => o.data)).toEqual([{ ...exp, flags: 0 }]);
+    expect([...b.external.exp.values()].map((e) => b.external.exp.decode(e))).toEqual([{ ...exp, flags: 0 }]);
     a.internal.expEvent('destroy', 0, ...slot(exp));
     sched.advance(10);
     expect(b.external.exp.size).toBe(0);
