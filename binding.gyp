@@ -6,6 +6,7 @@
         "native/src/addon.cc",
         "native/src/codec.cc",
         "native/src/dgram.cc",
+        "native/src/memory.cc",
         "native/src/socket.cc"
       ],
       "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],

@@ -24,6 +24,7 @@
 
 #include "codec.h"
 #include "dgram.h"
+#include "memory.h"
 #include "record.h"
 #include "socket.h"
 
@@ -653,6 +654,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("layout", layout(env));
   exports.Set("openDatagram", Napi::Function::New(env, OpenDatagram));
   exports.Set("setSocketBuffers", Napi::Function::New(env, SetSocketBuffers));
+  exports.Set("populate", Napi::Function::New(env, Populate));
   return exports;
 }
 

@@ -70,6 +70,8 @@ export interface CtnetlinkAddon {
   openDatagram(ipv6: boolean, address: string, port: number, scopeDevice: string, sndbuf: number, rcvbuf: number, noChecksum: boolean): number;
   /** SO_SNDBUFFORCE/SO_RCVBUFFORCE (0: leave) on a TCP link's socket; [snd, rcv] as taken (doubled), or -errno. */
   setSocketBuffers(fd: number, sndbuf: number, rcvbuf: number): [number, number] | number;
+  /** The whole pages inside the view made resident now (MADV_POPULATE_WRITE): 0, or an errno. */
+  populate(view: ArrayBufferView): number;
 }
 
 const ADDON_PATH = fileURLToPath(new URL('../../../build/Release/ctnetlink.node', import.meta.url));
