@@ -14,6 +14,7 @@ import { openKernelTable, type KernelTableOptions } from '../kernel/index.js';
 import { acquireLock, releaseLock } from '../lockfile.js';
 import { Logger } from '../log.js';
 import { EngineControlHandler } from './control-handler.js';
+import { warmUp } from './warm-up.js';
 import { SyncEngine } from './engine.js';
 import { trackReadiness } from './readiness.js';
 import { ReadinessTracker, trackFilePath } from './track-file.js';
@@ -115,6 +116,7 @@ export async function runDaemon(config: EngineConfig, opts: DaemonOptions, env: 
       track.start().catch(failed);
     }
     await links.open();
+    await warmUp(config.sync, links);
     await engine.start();
     server = new ControlServer({
       path: config.general.unixPath,
