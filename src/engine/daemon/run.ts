@@ -116,7 +116,7 @@ export async function runDaemon(config: EngineConfig, opts: DaemonOptions, env: 
       track.start().catch(failed);
     }
     await links.open();
-    await warmUp(config.sync, links);
+    await warmUp(config.sync, config.general.filter, links);
     await engine.start();
     server = new ControlServer({
       path: config.general.unixPath,

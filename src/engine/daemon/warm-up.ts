@@ -9,7 +9,7 @@
  * garbage afterwards; nothing reaches a socket or the kernel.
  */
 import type { Transport } from '../channel/transport.js';
-import type { SyncConfig } from '../config/types.js';
+import type { FilterConfig, SyncConfig } from '../config/types.js';
 import { ExternalCache } from '../cache/external.js';
 import { InternalCache } from '../cache/internal.js';
 import { records } from '../kernel/record.js';
@@ -34,8 +34,11 @@ export interface WarmUpRun {
   left: number;
 }
 
-/** `links`: the daemon's own, for the datagram size and framing (nothing is sent on them). */
-export async function warmUp(sync: SyncConfig, links: Pick<Transport, 'payloadLimit' | 'stream'>): Promise<WarmUpRun> {
+/**
+ * `filter`: the daemon's own, so the events go through the code the live ones will; `links`:
+ * the daemon's own, for the datagram size and framing (nothing is sent on them).
+ */
+export async function warmUp(sync: SyncConfig, filter: FilterConfig | undefined, links: Pick<Transport, 'payloadLimit' | 'stream'>): Promise<WarmUpRun> {
   const R = records();
   // timers never fire here; `soon` work runs when the batch it belongs to is done
   const soon: Array<() => void> = [];
@@ -44,7 +47,7 @@ export async function warmUp(sync: SyncConfig, links: Pick<Transport, 'payloadLi
     for (let fn = soon.shift(); fn !== undefined; fn = soon.shift()) fn();
   };
   const nowSeconds = (): number => 0;
-  const internal = new InternalCache({ hashLimit: 2 * WARM_UP_FLOWS, nowSeconds });
+  const internal = new InternalCache({ hashLimit: 2 * WARM_UP_FLOWS, nowSeconds, filter });
   const external = new ExternalCache({ hashLimit: 2 * WARM_UP_FLOWS, nowSeconds });
   const pair = (store: InternalCache['store'], deliver: () => SyncMode): SyncMode =>
     createSyncMode(sync, {
