@@ -111,7 +111,7 @@ export class InternalCache {
   /** Flushes so far: work begun before one (a commit's follow-up) knows it is stale. */
   flushes = 0;
 
-  /** `-f internal`: drop everything (queued DEAD objects leave when their queue releases them). */
+  /** `-f internal`: drop everything (queued DEAD entries leave when their queue releases them). */
   flush(): void {
     this.flushes++;
     this.ct.flush();

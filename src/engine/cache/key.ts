@@ -9,7 +9,7 @@
 import type { Conntrack, CtTuple, Expectation } from '../model/conntrack.js';
 import { AF_INET, CT, TUP_ICMP, TUP_PORTS, records, u16, u32 } from '../kernel/record.js';
 
-/** How a cache finds its objects in record slots: equal keys have equal hashes. */
+/** How a cache finds its entries in record slots: equal keys have equal hashes. */
 export interface CacheKey {
   /** 0 ≤ hash < 2^30: a small integer wherever V8 runs. */
   hash(rec: Buffer, o: number): number;

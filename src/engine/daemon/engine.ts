@@ -375,7 +375,7 @@ export class SyncEngine extends EventEmitter<EngineEvents> {
     return true;
   }
 
-  /** `-B`: send every internal object (or, without internal cache, the kernel table). */
+  /** `-B`: send every internal entry (or, without internal cache, the kernel table). */
   sendBulk(): void {
     this.mode.sendBulk();
   }

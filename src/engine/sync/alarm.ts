@@ -1,6 +1,6 @@
 /**
  * ALARM, periodic refresh (conntrackd `sync-alarm.c`, shared/spec/conntrackd.md §2.4): every
- * internal object owns a timer that resends its current state at a jittered interval; DEL is
+ * internal entry owns a timer that resends its current state at a jittered interval; DEL is
  * sent once. No ALIVE, no ACK/NACK/HELLO; control messages received are ignored.
  */
 import type { AlarmOptions } from '../config/types.js';

@@ -1,6 +1,6 @@
 /**
  * FT-FW, the reliable mode (conntrackd `sync-ftfw.c`, shared/spec/conntrackd.md §2.3): every
- * sent object and ACK/NACK/RESYNC stays in the resend queue until the peer acknowledges it;
+ * sent entry and ACK/NACK/RESYNC stays in the resend queue until the peer acknowledges it;
  * gaps are NACKed and resent with fresh seqs; HELLO/HELLO_BACK detect a peer restart.
  */
 import type { FtfwOptions } from '../config/types.js';

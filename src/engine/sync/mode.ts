@@ -33,7 +33,7 @@ export interface SyncContext {
   /** Received NEW/UPD/DEL: the external cache, or direct injection (DisableExternalCache). */
   external: ExternalHandler;
   /**
-   * The peer sent RESYNC (or `-B`): enqueue every internal object (`mode.enqueue`), or, without
+   * The peer sent RESYNC (or `-B`): enqueue every internal entry (`mode.enqueue`), or, without
    * internal cache, dump the kernel and `sendDirect` each entry as CT_NEW.
    */
   resendAll(): void;
@@ -63,7 +63,7 @@ export interface SyncMode {
   requestResync(): void;
   /** `conntrackd -B`. */
   sendBulk(): void;
-  /** Drops every queued object and control (flush of the caches). */
+  /** Drops every queued entry and control (flush of the caches). */
   flushQueues(): void;
   /** `-s queue`. */
   queues(): QueueStats[];
@@ -230,7 +230,7 @@ export abstract class SyncBase implements SyncMode {
   /** The ALIVE timer fired (`do_alive_alarm`). */
   protected alive(): void {}
 
-  /** Whether queued objects may be sent now (FT-FW's transmit window). */
+  /** Whether queued entries may be sent now (FT-FW's transmit window). */
   protected mayTransmitObjects(): boolean {
     return true;
   }

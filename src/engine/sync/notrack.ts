@@ -1,6 +1,6 @@
 /**
  * NOTRACK, best effort (conntrackd `sync-notrack.c`, shared/spec/conntrackd.md §2.2): every
- * queued object is sent once; an ALIVE after 1 s of silence; a RESYNC from the peer resends
+ * queued entry is sent once; an ALIVE after 1 s of silence; a RESYNC from the peer resends
  * everything. Lost messages stay lost until the next resync.
  */
 import { NET_F, isCtl, isData } from '../wire/nethdr.js';
