@@ -49,6 +49,11 @@ export class FakeScheduler implements Scheduler {
     this.soonQueue.push(fn);
   }
 
+  /** Timers armed and neither fired nor cancelled. */
+  get pending(): number {
+    return this.timers.filter((t) => !t.cancelled).length;
+  }
+
   /** Runs everything due until `until` (ms since epoch), in time then creation order. */
   runUntil(until: number): void {
     for (let guard = 0; guard < 5_000_000; guard++) {

@@ -301,6 +301,21 @@ describe('ALARM', () => {
     expect(b.external.ct.size).toBe(0);
   });
 
+  it('the refresh timer of a flushed entry goes with its slot: the flow that reuses the slot has one timer', () => {
+    const { sched, a } = pair('ALARM', START, { alarm: { refreshTime: 5, cacheTimeout: 30 } }, 3);
+    a.up = false; // nothing reaches b: the scheduler holds a's timers only
+    a.mode.start(false);
+    a.event('new', tcpFlow(1));
+    sched.advance(10); // sent: only the cache holds the entry now
+    const first = a.internal.ct.find(...slot(tcpFlow(1)));
+    expect(sched.pending).toBe(1);
+    a.internal.flush(); // no destroy event: the entry just leaves
+    expect(sched.pending).toBe(0);
+    a.event('new', tcpFlow(2));
+    expect(a.internal.ct.find(...slot(tcpFlow(2)))).toBe(first); // the freed slot, reused
+    expect(sched.pending).toBe(1);
+  });
+
   it('-n and -B do nothing; StartupResync sends the 8-byte RESYNC that peers reject', () => {
     const { sched, wire, a } = pair('ALARM', START);
     const peer = new Node('n', sched, wire, syncConfig('NOTRACK'));
