@@ -6,10 +6,19 @@
  * and which sources they accept.
  */
 import { createSocket } from 'node:dgram';
-import type { RemoteInfo, Socket } from 'node:dgram';
+import type { RemoteInfo, Socket, SocketOptions } from 'node:dgram';
 import type { LinkConfig } from '../config/types.js';
 import type { Channel, SocketBuffers } from './channel.js';
 import { newCounters, payloadLimitFor, sendDatagram, unscoped } from './channel.js';
+
+/**
+ * The addresses of a link are IP literals of its family (the config grammar takes nothing
+ * else): resolved as they are, at once. Node's default resolver answers a literal on the next
+ * tick, a deferral (and an async-hooks scope) per datagram sent.
+ */
+function literal(family: 4 | 6): NonNullable<SocketOptions['lookup']> {
+  return (address, _options, callback) => callback(null, address, family);
+}
 
 export abstract class DatagramChannel implements Channel {
   readonly payloadLimit: number;
@@ -35,7 +44,8 @@ export abstract class DatagramChannel implements Channel {
   protected abstract accepts(address: string): boolean;
 
   async open(): Promise<void> {
-    const socket = createSocket({ type: this.config.family === 'ipv6' ? 'udp6' : 'udp4', reuseAddr: true });
+    const v6 = this.config.family === 'ipv6';
+    const socket = createSocket({ type: v6 ? 'udp6' : 'udp4', reuseAddr: true, lookup: literal(v6 ? 6 : 4) });
     socket.on('message', (msg, rinfo) => this.message(msg, rinfo));
     // Receive errors (ICMP reports on some kernels) are counted, never fatal (§4.1).
     socket.on('error', () => this.counters.errorRecv++);
