@@ -127,7 +127,7 @@ const sink = { payloadLimit: 1472, stream: false, send: () => undefined };
   });
   // filled before the sync mode is attached: nothing is sent for it (as the start-up dump)
   for (let i = 0; i < N; i++) internal.ctEvent('update', 0, flows, i * SLOT);
-  internal.onEnqueue = (e) => tx.enqueue(e);
+  internal.replicateTo(tx);
   let round = 0;
   time('sender', N, () => {
     wire.length = 0;

@@ -26,15 +26,23 @@ export interface InternalCacheOptions {
   origins?: ReadonlyMap<number, Origin>;
 }
 
+/** What the internal cache tells of its changes: the sync mode's side of it. */
+export interface Replicator {
+  /** An entry changed by an event to replicate (origin `not-me`). */
+  enqueue(e: number): void;
+  /** Every add/update/destroy, whatever the origin (the mode's per-entry hooks, ALARM's timers). */
+  objectChanged(e: number): void;
+}
+
+const NOWHERE: Replicator = { enqueue: () => undefined, objectChanged: () => undefined };
+
 export class InternalCache {
   /** The entries of both caches: what the sync mode queues are slots of this store. */
   readonly store = new RecordStore();
   readonly ct: Cache<Conntrack>;
   readonly exp: Cache<Expectation>;
-  /** The sync mode's enqueue (set by the daemon); called for events to replicate. */
-  onEnqueue: (e: number) => void = () => undefined;
-  /** Every add/update/destroy whatever the origin (the sync mode's per-entry hooks, ALARM timers). */
-  onChange: (e: number) => void = () => undefined;
+  /** Where changes go: the sync mode (`replicateTo`); nowhere until then. */
+  private sink: Replicator = NOWHERE;
   origins: ReadonlyMap<number, Origin>;
   private readonly filter: ConntrackFilter;
   private readonly filterEvents: boolean;
@@ -51,6 +59,11 @@ export class InternalCache {
     this.filter = compileFilter(opts.filter);
     this.filterEvents = opts.filter?.from === 'userspace';
     this.expectationSync = opts.expectationSync;
+  }
+
+  /** The sync mode that replicates this cache's changes (called directly: no closure between them). */
+  replicateTo(sink: Replicator): void {
+    this.sink = sink;
   }
 
   originOf(portId: number): Origin {
@@ -72,7 +85,7 @@ export class InternalCache {
     const e = type === 'new' ? this.recreate(c, rec, o) : this.updateForce(c, rec, o);
     if (e !== NONE) {
       dropCounters(c.bufOf(e), c.at(e));
-      if (origin === 'not-me') this.onEnqueue(e);
+      if (origin === 'not-me') this.sink.enqueue(e);
     }
     return e;
   }
@@ -86,7 +99,7 @@ export class InternalCache {
     if (type === 'destroy') return this.destroyed(c, origin, rec, o);
     if (!this.hasMaster(rec, o)) return NONE;
     const e = type === 'new' ? this.recreate(c, rec, o) : this.updateForce(c, rec, o);
-    if (e !== NONE && origin === 'not-me') this.onEnqueue(e);
+    if (e !== NONE && origin === 'not-me') this.sink.enqueue(e);
     return e;
   }
 
@@ -129,8 +142,8 @@ export class InternalCache {
     const e = c.find(rec, o);
     if (e === NONE || c.isDead(e)) return NONE;
     c.kill(e);
-    this.onChange(e);
-    if (origin === 'not-me') this.onEnqueue(e);
+    this.sink.objectChanged(e);
+    if (origin === 'not-me') this.sink.enqueue(e);
     c.unref(e);
     return e;
   }
@@ -181,7 +194,7 @@ export class InternalCache {
   }
 
   private changed(e: number): number {
-    if (e !== NONE) this.onChange(e);
+    if (e !== NONE) this.sink.objectChanged(e);
     return e;
   }
 }

@@ -183,10 +183,7 @@ export class SyncEngine extends EventEmitter<EngineEvents> {
       deps.random,
     );
     const { internal, mode } = this;
-    if (internal !== undefined) {
-      internal.onEnqueue = (o) => mode.enqueue(o);
-      internal.onChange = (o) => mode.objectChanged(o);
-    }
+    internal?.replicateTo(mode);
     const readiness = (this.readiness = new SyncReadiness(
       this.scheduler,
       mode,

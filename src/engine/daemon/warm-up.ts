@@ -60,8 +60,7 @@ export async function warmUp(sync: SyncConfig, filter: FilterConfig | undefined,
     });
   const tx: SyncMode = pair(internal.store, () => rx);
   const rx: SyncMode = pair(new InternalCache({ hashLimit: 1, nowSeconds }).store, () => tx);
-  internal.onEnqueue = (e) => tx.enqueue(e);
-  internal.onChange = (e) => tx.objectChanged(e);
+  internal.replicateTo(tx);
 
   const batch = R.alloc(BATCH);
   const events = (type: 'new' | 'update' | 'destroy', mark: number): void => {

@@ -23,7 +23,7 @@ const clock = () => now;
 function internal(opts: Partial<ConstructorParameters<typeof InternalCache>[0]> = {}) {
   const c = new InternalCache({ hashLimit: 100, nowSeconds: clock, ...opts });
   const queued: number[] = [];
-  c.onEnqueue = (e) => queued.push(e);
+  c.replicateTo({ enqueue: (e) => queued.push(e), objectChanged: () => undefined });
   return { c, queued };
 }
 

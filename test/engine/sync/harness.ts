@@ -182,8 +182,7 @@ export class Node {
       },
       () => Math.floor(this.rnd() * 0x80000000),
     );
-    this.internal.onEnqueue = (o) => this.mode.enqueue(o);
-    this.internal.onChange = (o) => this.mode.objectChanged(o);
+    this.internal.replicateTo(this.mode);
   }
 
   event(type: CtEvent['type'], ct: Conntrack, portId = 0): void {
