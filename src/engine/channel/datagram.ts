@@ -7,6 +7,7 @@
  */
 import { createSocket } from 'node:dgram';
 import type { RemoteInfo, Socket, SocketOptions } from 'node:dgram';
+import { jsBuffer } from '../../common/js-buffer.js';
 import type { LinkConfig } from '../config/types.js';
 import type { Channel, SocketBuffers } from './channel.js';
 import { newCounters, payloadLimitFor, sendDatagram, unscoped } from './channel.js';
@@ -65,7 +66,7 @@ export abstract class DatagramChannel implements Channel {
     }
     this.counters.bytesRecv += msg.length;
     this.counters.packetsRecv++;
-    this.onReceive(msg);
+    this.onReceive(jsBuffer(msg));
   }
 
   send(payload: Buffer): void {

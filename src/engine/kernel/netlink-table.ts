@@ -6,6 +6,7 @@
 import type { Conntrack, Expectation } from '../model/conntrack.js';
 import { BUILD_LIBERAL, OP, loadAddon, type CtnetlinkAddon, type NativeHandle } from './addon.js';
 import { CtsyncError } from '../../common/errors.js';
+import { jsBuffer } from '../../common/js-buffer.js';
 import { ERRNO, errnoName, kernelError } from './kernel-error.js';
 import type {
   BatchResults, CreateOptions, CtKey, EventSubscription, ExpKey, KernelTable, RecordBatch, SubscribeOptions,
@@ -80,11 +81,16 @@ export class NetlinkKernelTable implements KernelTable {
       (opts.expectations ? GROUP.exp : 0);
     let closed = false;
     let reader: InstanceType<CtnetlinkAddon['EventReader']>;
+    let view: Buffer | undefined;
     try {
       reader = new this.addon.EventReader(groups, opts.reliable ?? false, opts.rcvbuf ?? 0, opts.batch ?? 1024,
         (buf, count, overruns, done, errno) => {
           if (closed) return;
-          if (buf && count) opts.onRecords({ buf, count });
+          if (buf && count) {
+            // the reader's buffer lasts (and is reused) for its life: one JS view of it, made once
+            if (view?.buffer !== buf.buffer) view = jsBuffer(buf);
+            opts.onRecords({ buf: view, count });
+          }
           if (overruns) opts.onOverrun?.(overruns);
           if (done && errno) opts.onError?.(kernelError(errno, 'reading events'));
         }, this.netns);
