@@ -112,8 +112,8 @@ export class Multichannel implements Transport {
   /**
    * What a link's socket did not take of its config, said once at start (§4.6): buffer sizes
    * capped by net.core.wmem_max/rmem_max (no FORCE without the addon), none on TCP links
-   * without the addon, and
-   * `Checksum off` where SO_NO_CHECK is not in force (no addon, or IPv6: its UDP needs one).
+   * without the addon, and `Checksum off` where SO_NO_CHECK is not in force (no addon, or
+   * IPv6: its UDP needs one).
    */
   private checkBuffers(ch: Channel): void {
     const c = ch.config;

@@ -22,7 +22,8 @@ export function cacheEntries<T extends Conntrack | Expectation>(
   const out: CacheEntry<T>[] = [];
   for (const e of cache.values()) {
     if (cache.isDead(e)) continue;
-    const entry: CacheEntry<T> = { data: cache.decode(e), activeSince: Math.max(0, nowSeconds - cache.store.lifetime(e)) };
+    const { data, lifetime } = cache.view(e);
+    const entry: CacheEntry<T> = { data, activeSince: Math.max(0, nowSeconds - lifetime) };
     const x = expiresIn?.(e);
     if (x !== undefined) entry.expiresIn = x;
     out.push(entry);

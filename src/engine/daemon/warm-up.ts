@@ -12,6 +12,7 @@ import type { Transport } from '../channel/transport.js';
 import type { FilterConfig, SyncConfig } from '../config/types.js';
 import { ExternalCache } from '../cache/external.js';
 import { InternalCache } from '../cache/internal.js';
+import { RecordStore } from '../cache/store.js';
 import { records } from '../kernel/record.js';
 import type { KernelTable, RecordBatch } from '../kernel/kernel-table.js';
 import type { Conntrack } from '../model/conntrack.js';
@@ -49,9 +50,9 @@ export async function warmUp(sync: SyncConfig, filter: FilterConfig | undefined,
   const nowSeconds = (): number => 0;
   const internal = new InternalCache({ hashLimit: 2 * WARM_UP_FLOWS, nowSeconds, filter });
   const external = new ExternalCache({ hashLimit: 2 * WARM_UP_FLOWS, nowSeconds });
-  const pair = (store: InternalCache['store'], deliver: () => SyncMode): SyncMode =>
+  const pair = (store: RecordStore, deliver: () => SyncMode): SyncMode =>
     createSyncMode(sync, {
-      transport: { payloadLimit: links.payloadLimit, stream: links.stream, send: (payload) => deliver().receive(Buffer.from(payload), 0) },
+      transport: { payloadLimit: links.payloadLimit, stream: links.stream, send: (payload) => deliver().receive(payload, 0) },
       scheduler,
       store,
       build: buildOptionsFrom(sync),
@@ -59,7 +60,8 @@ export async function warmUp(sync: SyncConfig, filter: FilterConfig | undefined,
       resendAll: () => undefined,
     });
   const tx: SyncMode = pair(internal.store, () => rx);
-  const rx: SyncMode = pair(new InternalCache({ hashLimit: 1, nowSeconds }).store, () => tx);
+  // the receiving side queues nothing of its own: an empty store
+  const rx: SyncMode = pair(new RecordStore(), () => tx);
   internal.replicateTo(tx);
 
   const batch = R.alloc(BATCH);
